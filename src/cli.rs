@@ -1,0 +1,334 @@
+//! The command line: `run`, `check`, `report`, `list`, `merge`, `bench`.
+//!
+//! Argument types (clap) and what each command does, as library functions so tests can call them.
+//! `main.rs` only parses, calls [`execute`] and maps the result to an exit code.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::error::{Error, Result, SpecError};
+use crate::runner::{self, DataCache, RunOptions};
+use crate::spec::{self, Experiment};
+
+/// Experiments shipped with bayeslab: (name, text). `quickstart` is the default of `run`.
+pub const SHIPPED: &[(&str, &str)] = &[
+    ("quickstart", spec::QUICKSTART),
+    ("uci_point", include_str!("../experiments/uci_point.toml")),
+];
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "bayeslab",
+    version,
+    about = "Batch experiments comparing how neural networks are trained and how their uncertainty is estimated",
+    long_about = "Batch experiments comparing how neural networks are trained and how their \
+                  uncertainty is estimated.\n\nOne TOML file describes an experiment; `bayeslab run` \
+                  executes it and writes Parquet results to results/<name>/ and tables and plots \
+                  to reports/<name>/."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run an experiment: results/<name>/*.parquet, then reports/<name>/
+    Run(RunArgs),
+    /// Validate an experiment and print its plan without running it
+    Check(CheckArgs),
+    /// Render tables and plots from a results directory
+    Report(ReportArgs),
+    /// List the shipped experiments
+    List,
+    /// Merge the finished parts of a results directory (after shards) into its Parquet files
+    Merge(MergeArgs),
+    /// Measure GEMM throughput and training-step speed on this machine
+    Bench(BenchArgs),
+}
+
+/// Arguments naming an experiment and overrides.
+#[derive(Debug, Args)]
+pub struct SpecArgs {
+    /// Experiment file, or the name of a shipped one (`bayeslab list`); default: the quickstart
+    #[arg(value_name = "EXPERIMENT")]
+    pub experiment: Option<String>,
+    /// Override a key of the file, with the same checks: --set train.epochs=10,
+    /// --set methods.adam.optimizer.lr=1e-3 (repeatable)
+    #[arg(long = "set", value_name = "KEY.PATH=VALUE")]
+    pub sets: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub spec: SpecArgs,
+    /// Write results/<name>/ and reports/<name>/ under this directory
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub out: PathBuf,
+    /// Runs executed at once (default: all cores)
+    #[arg(long, short = 'j', value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Skip runs that already finished successfully
+    #[arg(long)]
+    pub resume: bool,
+    /// Run only shard K of N (1-based), e.g. --shard 2/4; merge the parts afterwards
+    #[arg(long, value_name = "K/N", value_parser = parse_shard)]
+    pub shard: Option<(usize, usize)>,
+    /// Do not render the report after the batch
+    #[arg(long)]
+    pub no_report: bool,
+    /// No progress bar or per-run lines
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub spec: SpecArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// A results directory, e.g. results/quickstart
+    pub results_dir: PathBuf,
+    /// Where to write the report (default: reports/<name> beside results/)
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// A results directory, e.g. results/quickstart
+    pub results_dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Thread counts to measure, e.g. --threads 1,2
+    #[arg(long, value_delimiter = ',', default_values_t = vec![1, 2])]
+    pub threads: Vec<usize>,
+}
+
+fn parse_shard(text: &str) -> std::result::Result<(usize, usize), String> {
+    let (k, n) = text
+        .split_once('/')
+        .ok_or_else(|| format!("`{text}`: expected K/N, e.g. 1/4"))?;
+    let k: usize = k
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{k}` is not a number"))?;
+    let n: usize = n
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{n}` is not a number"))?;
+    if n == 0 || k == 0 || k > n {
+        return Err(format!("`{text}`: need 1 <= K <= N"));
+    }
+    Ok((k, n))
+}
+
+/// What a command ended with: the process exit code (0 ok, 1 some runs failed or were cancelled).
+pub type ExitCode = i32;
+
+/// Loads the experiment named on the command line: a file path, a shipped name, or the
+/// quickstart when none is given.
+pub fn load_experiment(args: &SpecArgs) -> Result<Experiment, SpecError> {
+    let Some(given) = &args.experiment else {
+        return spec::parse("<embedded quickstart>", spec::QUICKSTART, &args.sets);
+    };
+    let path = Path::new(given);
+    if path.exists() {
+        return spec::load_file(path, &args.sets);
+    }
+    if let Some((name, text)) = SHIPPED.iter().find(|(name, _)| name == given) {
+        let local = PathBuf::from(format!("experiments/{name}.toml"));
+        if local.is_file() {
+            return spec::load_file(&local, &args.sets);
+        }
+        return spec::parse(&format!("<embedded {name}>"), text, &args.sets);
+    }
+    let names: Vec<&str> = SHIPPED.iter().map(|(n, _)| *n).collect();
+    Err(SpecError::new(
+        given,
+        "(file)",
+        format!(
+            "no such file, and not a shipped experiment (those are: {})",
+            names.join(", ")
+        ),
+    ))
+}
+
+/// Runs a parsed command line; `cancel` is set by Ctrl-C.
+pub fn execute(cli: Cli, cancel: &AtomicBool) -> Result<ExitCode> {
+    match cli.command {
+        Command::Run(args) => run(args, cancel),
+        Command::Check(args) => {
+            let experiment = load_experiment(&args.spec)?;
+            print!("{}", plan_summary(&experiment)?);
+            Ok(0)
+        }
+        Command::Report(args) => {
+            let out = match args.out {
+                Some(out) => out,
+                None => default_report_dir(&args.results_dir)?,
+            };
+            crate::report::write_report(&args.results_dir, &out)?;
+            println!("report written to {}", out.display());
+            Ok(0)
+        }
+        Command::List => {
+            for (name, text) in SHIPPED {
+                let description = spec::parse(name, text, &[])
+                    .map(|e| e.description)
+                    .unwrap_or_default();
+                println!("{name:<14} {description}");
+            }
+            Ok(0)
+        }
+        Command::Merge(args) => {
+            let summary = crate::store::merge(&args.results_dir)?;
+            println!("{summary:?}");
+            Ok(0)
+        }
+        Command::Bench(args) => {
+            crate::bench::print_report(&crate::bench::run_benchmarks(&args.threads));
+            Ok(0)
+        }
+    }
+}
+
+fn run(args: RunArgs, cancel: &AtomicBool) -> Result<ExitCode> {
+    let experiment = load_experiment(&args.spec)?;
+    let options = RunOptions {
+        root: args.out,
+        jobs: args.jobs.unwrap_or(RunOptions::default().jobs),
+        resume: args.resume,
+        shard: args.shard,
+        progress: !args.quiet,
+        report: !args.no_report,
+    };
+    let summary = runner::run(&experiment, &options, cancel)?;
+    if !args.quiet {
+        eprintln!(
+            "{}: {} run(s) ok, {} failed, {} skipped (already done){}; results in {}{}",
+            experiment.name,
+            summary.ok,
+            summary.failed,
+            summary.skipped,
+            if summary.cancelled {
+                ", interrupted: run again with --resume to finish"
+            } else {
+                ""
+            },
+            summary.results_dir.display(),
+            summary
+                .report_dir
+                .as_ref()
+                .map(|d| format!(", report in {}", d.display()))
+                .unwrap_or_default()
+        );
+    }
+    Ok(if summary.failed > 0 || summary.cancelled {
+        1
+    } else {
+        0
+    })
+}
+
+/// `results/X` → `reports/X` (sibling of `results/`); other layouts need `--out`.
+fn default_report_dir(results_dir: &Path) -> Result<PathBuf> {
+    let name = results_dir.file_name();
+    let parent = results_dir.parent();
+    match (name, parent) {
+        (Some(name), Some(parent)) if parent.file_name().is_some_and(|p| p == "results") => {
+            Ok(parent
+                .parent()
+                .unwrap_or(Path::new(""))
+                .join("reports")
+                .join(name))
+        }
+        (Some(name), Some(parent)) if parent.as_os_str().is_empty() => {
+            Ok(PathBuf::from("reports").join(name))
+        }
+        _ => Err(Error::Report(format!(
+            "{}: not of the form results/<name>; give the report directory with --out",
+            results_dir.display()
+        ))),
+    }
+}
+
+/// The plan of an experiment as text: runs per method and variant, seeds, splits, and an
+/// estimate of the work (parameters, optimisation steps, floating-point operations ≈ 6 · params ·
+/// examples seen, counting the forward pass as 2 and the backward pass as 4 per weight).
+pub fn plan_summary(experiment: &Experiment) -> Result<String> {
+    let data = DataCache::load(&experiment.runs)?;
+    let mut out = String::new();
+    let _ = writeln!(out, "experiment {} ({})", experiment.name, experiment.file);
+    if !experiment.description.is_empty() {
+        let _ = writeln!(out, "  {}", experiment.description);
+    }
+    let first = &experiment.runs[0].config;
+    let n_splits = first.data.split.n_splits();
+    let _ = writeln!(
+        out,
+        "  {} runs = {} method(s) x {} variant(s) x {} seed(s) x {} split(s); master seed {}",
+        experiment.runs.len(),
+        experiment.methods.len(),
+        experiment.variants.len(),
+        experiment.seeds.len(),
+        n_splits,
+        experiment.master_seed
+    );
+    let set = data.get(first);
+    let _ = writeln!(
+        out,
+        "  data: {:?} task, {} rows x {} features",
+        first.data.task(),
+        set.len(),
+        set.n_features()
+    );
+    let _ = writeln!(
+        out,
+        "  {:<16} {:<28} {:>8} {:>7} {:>10} {:>12}",
+        "method", "variant", "params", "epochs", "steps/run", "GFLOP/run"
+    );
+    let mut total_flop = 0.0;
+    for variant in &experiment.variants {
+        for method in &experiment.methods {
+            let runs: Vec<_> = experiment
+                .runs
+                .iter()
+                .filter(|r| &r.config.variant == variant && &r.config.method == method)
+                .collect();
+            let config = &runs[0].config;
+            let prepared = data.prepare(config)?;
+            let n_train = prepared.train.len();
+            let params = crate::method::build_network(config, &prepared.train).n_params();
+            let epochs = config.train.epochs;
+            let steps = epochs * n_train.div_ceil(config.train.batch_size.max(1));
+            let flop = 6.0 * params as f64 * (n_train * epochs) as f64;
+            total_flop += flop * runs.len() as f64;
+            let _ = writeln!(
+                out,
+                "  {:<16} {:<28} {:>8} {:>7} {:>10} {:>12.3}",
+                method,
+                variant,
+                params,
+                epochs,
+                steps,
+                flop / 1e9
+            );
+        }
+    }
+    let _ = writeln!(
+        out,
+        "  total: about {:.2} GFLOP of training (plus evaluation)",
+        total_flop / 1e9
+    );
+    Ok(out)
+}

@@ -1,0 +1,361 @@
+//! Methods: each turns (model, data, training budget, seed) into predictives, scored by
+//! [`crate::predictive`]. The training loop ([`Trainer`]) and the evaluation ([`Evaluator`]) live
+//! here once; a method only says what one update does and which weights it keeps
+//! (argmin's split of solver and executor). Methods never write files.
+
+pub mod point;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use ndarray::Array2;
+
+use crate::data::{Batcher, Dataset, Prepared, TargetValues};
+use crate::nn::{HeadOutput, MlpConfig, Mode, Network};
+use crate::optim::{Schedule, clip_grad_norm};
+use crate::predictive::{Predictive, Summary};
+use crate::rng::{Rng, rng_from_seed};
+use crate::spec::{MethodConfig, ModelKind, RunConfig, default_head};
+use crate::store::{MetricRow, PredictionRow};
+
+/// Number of points of the plotting grid for 1-D inputs.
+pub const GRID_POINTS: usize = 200;
+
+/// A dense grid of 1-D inputs for predictive bands.
+#[derive(Clone, Debug)]
+pub struct Grid {
+    /// Standardised inputs, one column.
+    pub x: Array2<f32>,
+    /// The same inputs on the original scale.
+    pub input: Vec<f64>,
+}
+
+impl Grid {
+    /// A grid spanning the training inputs' range widened by a quarter on each side, for data with
+    /// one input feature; `None` otherwise.
+    pub fn for_1d(data: &Prepared) -> Option<Grid> {
+        if data.train.n_features() != 1 || data.train.is_empty() {
+            return None;
+        }
+        let (m, s) = (data.scaler.x_mean[0], data.scaler.x_std[0]);
+        let original = data.train.x.column(0).mapv(|v| f64::from(v * s + m));
+        let lo = original.iter().cloned().fold(f64::INFINITY, f64::min);
+        let hi = original.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+        let pad = 0.25 * (hi - lo).max(1e-6);
+        let input: Vec<f64> = (0..GRID_POINTS)
+            .map(|i| lo - pad + (hi - lo + 2.0 * pad) * i as f64 / (GRID_POINTS - 1) as f64)
+            .collect();
+        let x = Array2::from_shape_fn((GRID_POINTS, 1), |(i, _)| ((input[i] as f32) - m) / s);
+        Some(Grid { x, input })
+    }
+}
+
+/// What a run is given.
+pub struct RunInput<'a> {
+    pub config: &'a RunConfig,
+    pub data: &'a Prepared,
+    pub grid: Option<&'a Grid>,
+    /// Set when the user interrupts: the run stops at the next batch and writes nothing.
+    pub cancel: &'a AtomicBool,
+    /// Called after every training epoch (progress bars).
+    pub on_epoch: &'a (dyn Fn() + Sync),
+}
+
+/// What a run gives back (the runner adds the run record).
+#[derive(Clone, Debug, Default)]
+pub struct MethodOutput {
+    pub metrics: Vec<MetricRow>,
+    pub predictions: Vec<PredictionRow>,
+    pub n_params: u64,
+    /// Weight samples (or ensemble members, or masks) in the final predictive.
+    pub n_samples: u64,
+}
+
+/// Why a run did not finish.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(
+        "diverged: the training loss became {loss} at epoch {epoch}, step {step}; \
+         lower the learning rate or set train.clip_norm"
+    )]
+    Diverged {
+        epoch: usize,
+        step: usize,
+        loss: f64,
+    },
+    #[error("cancelled by the user")]
+    Cancelled,
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// Runs the method the configuration names.
+pub fn execute(input: &RunInput) -> Result<MethodOutput, RunError> {
+    match &input.config.method_config {
+        MethodConfig::Point { optimizer } => point::run(input, optimizer),
+    }
+}
+
+/// The network a run's model section describes, for this data.
+pub fn build_network(config: &RunConfig, train: &Dataset) -> Network {
+    let model = &config.model;
+    match model.kind {
+        ModelKind::Mlp => {}
+    }
+    let task = config.data.task();
+    let head = model.head.unwrap_or(default_head(task));
+    let output_dim = match &train.y {
+        TargetValues::Real(_) => 1,
+        TargetValues::Class { n_classes, .. } => *n_classes,
+    };
+    Network::mlp(&MlpConfig {
+        input_dim: train.n_features(),
+        output_dim,
+        hidden: model.hidden.clone(),
+        activation: model.activation,
+        init: model.init,
+        dropout: model.dropout as f32,
+        head,
+        noise_precision: model.noise_precision as f32,
+    })
+}
+
+/// The training loop, shared by every gradient-based method: seeded shuffling, mini-batches,
+/// dropout noise, gradient clipping, the learning-rate schedule and divergence checks.
+pub struct Trainer {
+    pub network: Network,
+    pub params: Vec<f32>,
+    grads: Vec<f32>,
+    batcher: Batcher,
+    batch_rng: Rng,
+    noise_rng: Rng,
+    schedule: Schedule,
+    base_lr: f64,
+    clip_norm: Option<f32>,
+    /// Optimisation steps taken so far.
+    pub step: usize,
+    pub steps_per_epoch: usize,
+    pub total_steps: usize,
+}
+
+impl Trainer {
+    /// A freshly initialised network (seeded by the run's `init` stream) ready to train.
+    pub fn new(config: &RunConfig, train: &Dataset, base_lr: f64) -> Self {
+        let network = build_network(config, train);
+        let params = network.init_params(&mut rng_from_seed(config.stream_seed("init")));
+        let grads = vec![0.0; params.len()];
+        let batch_size = config.train.batch_size.min(train.len().max(1));
+        let batcher = Batcher::new(train.len(), batch_size, train.n_features());
+        let steps_per_epoch = batcher.n_batches();
+        Trainer {
+            network,
+            params,
+            grads,
+            batcher,
+            batch_rng: rng_from_seed(config.stream_seed("batches")),
+            noise_rng: rng_from_seed(config.stream_seed("noise")),
+            schedule: config.train.schedule.clone(),
+            base_lr,
+            clip_norm: config.train.clip_norm.map(|c| c as f32),
+            step: 0,
+            steps_per_epoch,
+            total_steps: steps_per_epoch * config.train.epochs,
+        }
+    }
+
+    /// One pass over `train` in a fresh random order. `update(params, grads, lr, step)` applies one
+    /// optimiser or sampler step. Returns the mean training loss (mean NLL per example).
+    pub fn epoch(
+        &mut self,
+        train: &Dataset,
+        epoch: usize,
+        cancel: &AtomicBool,
+        mut update: impl FnMut(&mut [f32], &[f32], f32, usize),
+    ) -> Result<f64, RunError> {
+        self.batcher.shuffle(&mut self.batch_rng);
+        let mut loss_sum = 0.0;
+        let mut rows = 0usize;
+        for b in 0..self.batcher.n_batches() {
+            if cancel.load(Ordering::Relaxed) {
+                return Err(RunError::Cancelled);
+            }
+            let (x, y) = self.batcher.batch(train, b);
+            let n = x.nrows();
+            let loss = self.network.loss_grad(
+                &self.params,
+                &mut self.grads,
+                x,
+                y,
+                Mode::Train,
+                &mut self.noise_rng,
+            );
+            if !loss.is_finite() {
+                return Err(RunError::Diverged {
+                    epoch,
+                    step: self.step,
+                    loss,
+                });
+            }
+            if let Some(c) = self.clip_norm {
+                clip_grad_norm(&mut self.grads, c);
+            }
+            let lr = self.schedule.lr_at(
+                self.base_lr,
+                self.step,
+                self.steps_per_epoch,
+                self.total_steps,
+            ) as f32;
+            update(&mut self.params, &self.grads, lr, self.step);
+            self.step += 1;
+            loss_sum += loss * n as f64;
+            rows += n;
+        }
+        Ok(loss_sum / rows.max(1) as f64)
+    }
+
+    /// The rng that draws dropout masks, for evaluation in `McSample` mode.
+    pub fn noise_rng(&mut self) -> &mut Rng {
+        &mut self.noise_rng
+    }
+}
+
+/// Predictives over the validation part, the test part and the plotting grid, fed one sample
+/// (weights + mode) at a time.
+pub struct Evaluator {
+    pub valid: Option<Predictive>,
+    pub test: Option<Predictive>,
+    pub grid: Option<Predictive>,
+    out: HeadOutput,
+}
+
+impl Evaluator {
+    /// Empty predictives for the data's validation and test parts (skipped when empty) and the
+    /// grid when one is given and `with_grid`.
+    pub fn new(data: &Prepared, grid: Option<&Grid>, with_grid: bool) -> Self {
+        let part = |d: &Dataset| (!d.is_empty()).then(|| Predictive::new(&d.y, &data.scaler));
+        let classes = match &data.train.y {
+            TargetValues::Real(_) => None,
+            TargetValues::Class { n_classes, .. } => Some(*n_classes),
+        };
+        Evaluator {
+            valid: part(&data.valid),
+            test: part(&data.test),
+            grid: grid
+                .filter(|_| with_grid)
+                .map(|g| Predictive::unlabelled(g.x.nrows(), classes, &data.scaler)),
+            out: HeadOutput::Gaussian {
+                mean: Vec::new(),
+                var: Vec::new(),
+            },
+        }
+    }
+
+    /// Folds the predictions of one weight vector (in `mode`) into every predictive.
+    pub fn add_sample(
+        &mut self,
+        network: &mut Network,
+        params: &[f32],
+        mode: Mode,
+        rng: &mut Rng,
+        data: &Prepared,
+        grid: Option<&Grid>,
+    ) {
+        if let Some(p) = &mut self.valid {
+            network.predict(params, data.valid.x.view(), mode, rng, &mut self.out);
+            p.add(&self.out);
+        }
+        if let Some(p) = &mut self.test {
+            network.predict(params, data.test.x.view(), mode, rng, &mut self.out);
+            p.add(&self.out);
+        }
+        if let (Some(p), Some(g)) = (&mut self.grid, grid) {
+            network.predict(params, g.x.view(), mode, rng, &mut self.out);
+            p.add(&self.out);
+        }
+    }
+
+    /// Metric rows of the validation and test predictives at (epoch, step).
+    pub fn metric_rows(&self, epoch: usize, step: usize) -> Vec<MetricRow> {
+        let mut rows = Vec::new();
+        for (split, p) in [("valid", &self.valid), ("test", &self.test)] {
+            if let Some(p) = p {
+                for (metric, value) in p.metrics() {
+                    rows.push(MetricRow {
+                        epoch: epoch as i64,
+                        step: step as i64,
+                        split: split.to_string(),
+                        metric: metric.to_string(),
+                        value,
+                    });
+                }
+            }
+        }
+        rows
+    }
+
+    /// Per-example prediction rows of the test part and the grid.
+    pub fn prediction_rows(&self, data: &Prepared, grid: Option<&Grid>) -> Vec<PredictionRow> {
+        let mut rows = Vec::new();
+        let one_d = data.test.n_features() == 1;
+        let (xm, xs) = (
+            data.scaler.x_mean.first().copied().unwrap_or(0.0),
+            data.scaler.x_std.first().copied().unwrap_or(1.0),
+        );
+        if let Some(p) = &self.test {
+            let targets: Vec<f64> = match &data.test.y {
+                TargetValues::Real(y) => y
+                    .iter()
+                    .map(|&v| f64::from(v) * data.scaler.y_std + data.scaler.y_mean)
+                    .collect(),
+                TargetValues::Class { labels, .. } => {
+                    labels.iter().map(|&l| f64::from(l)).collect()
+                }
+            };
+            for (i, summary) in p.summaries().into_iter().enumerate() {
+                let input = one_d.then(|| f64::from(data.test.x[[i, 0]] * xs + xm));
+                rows.push(prediction_row("test", i, input, Some(targets[i]), summary));
+            }
+        }
+        if let (Some(p), Some(g)) = (&self.grid, grid) {
+            for (i, summary) in p.summaries().into_iter().enumerate() {
+                rows.push(prediction_row("grid", i, Some(g.input[i]), None, summary));
+            }
+        }
+        rows
+    }
+}
+
+fn prediction_row(
+    split: &str,
+    index: usize,
+    input: Option<f64>,
+    target: Option<f64>,
+    summary: Summary,
+) -> PredictionRow {
+    let (mean, std, label, confidence) = match summary {
+        Summary::Gaussian { mean, std } => (Some(mean), Some(std), None, None),
+        Summary::Categorical { label, confidence } => {
+            (None, None, Some(i64::from(label)), Some(confidence))
+        }
+    };
+    PredictionRow {
+        split: split.to_string(),
+        index: index as u32,
+        input,
+        target,
+        mean,
+        std,
+        label,
+        confidence,
+    }
+}
+
+/// A training-loss metric row.
+pub fn train_loss_row(epoch: usize, step: usize, loss: f64) -> MetricRow {
+    MetricRow {
+        epoch: epoch as i64,
+        step: step as i64,
+        split: "train".into(),
+        metric: "loss".into(),
+        value: loss,
+    }
+}

@@ -1,0 +1,369 @@
+//! The one path from "a set of weight samples or dropout masks" to averaged predictions and their
+//! metrics. Methods never score themselves: they fold each sample's [`HeadOutput`] into a
+//! [`Predictive`] as it is drawn and drop it, so memory is O(evaluation outputs), never
+//! O(samples × parameters).
+//!
+//! - Classification: p̄ = 1/S Σ_s p_s; accuracy, NLL = −log p̄(y), Brier and ECE use p̄.
+//! - Regression: sample s gives N(μ_s, σ_s²) on the standardised scale; mapped to the original
+//!   scale (μ·s_y + m_y, σ²·s_y²), the predictive is their equal mixture. RMSE uses the mixture
+//!   mean; the log-likelihood is log(1/S Σ_s N(y | μ_s, σ_s²)), accumulated per example with a
+//!   running log-sum-exp.
+
+use ndarray::{Array2, ArrayView2};
+
+use crate::data::{Standardizer, TargetValues};
+use crate::metrics;
+use crate::nn::HeadOutput;
+
+/// Bins of the expected calibration error.
+pub const ECE_BINS: usize = 15;
+
+/// The running average of a predictive over samples.
+#[derive(Clone, Debug)]
+pub enum Predictive {
+    Gaussian(GaussianMixture),
+    Categorical(CategoricalAverage),
+}
+
+/// An equal mixture of Gaussians per example, on the original target scale.
+#[derive(Clone, Debug)]
+pub struct GaussianMixture {
+    n_samples: usize,
+    y_mean: f64,
+    y_std: f64,
+    /// Σ_s μ_s per example.
+    sum_mean: Vec<f64>,
+    /// Σ_s (σ_s² + μ_s²) per example (the mixture's second moment, times S).
+    sum_second: Vec<f64>,
+    /// log Σ_s N(y | μ_s, σ_s²) per example (empty without targets).
+    log_sum_lik: Vec<f64>,
+    targets: Option<Vec<f64>>,
+}
+
+/// The average of categorical distributions per example.
+#[derive(Clone, Debug)]
+pub struct CategoricalAverage {
+    n_samples: usize,
+    sum_probs: Array2<f64>,
+    labels: Option<Vec<u32>>,
+}
+
+/// A per-example summary of a predictive, for `predictions.parquet`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Summary {
+    /// Mixture mean and standard deviation (original scale).
+    Gaussian { mean: f64, std: f64 },
+    /// The most probable class and its averaged probability.
+    Categorical { label: u32, confidence: f64 },
+}
+
+impl Predictive {
+    /// A predictive for examples with these targets (standardised as `scaler` says, for
+    /// regression; metrics are then reported on the original scale).
+    pub fn new(targets: &TargetValues, scaler: &Standardizer) -> Self {
+        match targets {
+            TargetValues::Real(y) => {
+                let original = y
+                    .iter()
+                    .map(|&v| f64::from(v) * scaler.y_std + scaler.y_mean)
+                    .collect();
+                Predictive::Gaussian(GaussianMixture::new(y.len(), scaler, Some(original)))
+            }
+            TargetValues::Class {
+                labels, n_classes, ..
+            } => Predictive::Categorical(CategoricalAverage {
+                n_samples: 0,
+                sum_probs: Array2::zeros((labels.len(), *n_classes)),
+                labels: Some(labels.clone()),
+            }),
+        }
+    }
+
+    /// A predictive for `n` unlabelled inputs (a plotting grid).
+    pub fn unlabelled(n: usize, classes: Option<usize>, scaler: &Standardizer) -> Self {
+        match classes {
+            None => Predictive::Gaussian(GaussianMixture::new(n, scaler, None)),
+            Some(k) => Predictive::Categorical(CategoricalAverage {
+                n_samples: 0,
+                sum_probs: Array2::zeros((n, k)),
+                labels: None,
+            }),
+        }
+    }
+
+    /// Number of samples folded in so far.
+    pub fn n_samples(&self) -> usize {
+        match self {
+            Predictive::Gaussian(g) => g.n_samples,
+            Predictive::Categorical(c) => c.n_samples,
+        }
+    }
+
+    /// Folds one sample's outputs (one row per example, in the same order) into the average.
+    pub fn add(&mut self, output: &HeadOutput) {
+        match (self, output) {
+            (Predictive::Gaussian(g), HeadOutput::Gaussian { mean, var }) => g.add(mean, var),
+            (Predictive::Categorical(c), HeadOutput::Categorical { probs }) => c.add(probs.view()),
+            _ => panic!("a regression predictive got a classifier's output, or the reverse"),
+        }
+    }
+
+    /// The metrics of the averaged predictive: regression `rmse`, `gaussian_ll`; classification
+    /// `accuracy`, `nll`, `brier`, `ece`. Empty before the first sample or without targets.
+    pub fn metrics(&self) -> Vec<(&'static str, f64)> {
+        if self.n_samples() == 0 {
+            return Vec::new();
+        }
+        match self {
+            Predictive::Gaussian(g) => g.metrics(),
+            Predictive::Categorical(c) => c.metrics(),
+        }
+    }
+
+    /// Per-example summaries (empty before the first sample).
+    pub fn summaries(&self) -> Vec<Summary> {
+        match self {
+            Predictive::Gaussian(g) => g.summaries(),
+            Predictive::Categorical(c) => c.summaries(),
+        }
+    }
+}
+
+impl GaussianMixture {
+    fn new(n: usize, scaler: &Standardizer, targets: Option<Vec<f64>>) -> Self {
+        GaussianMixture {
+            n_samples: 0,
+            y_mean: scaler.y_mean,
+            y_std: scaler.y_std,
+            sum_mean: vec![0.0; n],
+            sum_second: vec![0.0; n],
+            log_sum_lik: if targets.is_some() {
+                vec![f64::NEG_INFINITY; n]
+            } else {
+                Vec::new()
+            },
+            targets,
+        }
+    }
+
+    fn add(&mut self, mean: &[f32], var: &[f32]) {
+        assert_eq!(mean.len(), self.sum_mean.len(), "one output per example");
+        const LOG_2PI: f64 = 1.837_877_066_409_345_3;
+        let scale_var = self.y_std * self.y_std;
+        for i in 0..mean.len() {
+            let mu = f64::from(mean[i]) * self.y_std + self.y_mean;
+            let v = f64::from(var[i]) * scale_var;
+            self.sum_mean[i] += mu;
+            self.sum_second[i] += v + mu * mu;
+            if let Some(targets) = &self.targets {
+                let r = targets[i] - mu;
+                let log_lik = -0.5 * (LOG_2PI + v.ln() + r * r / v);
+                self.log_sum_lik[i] = log_add_exp(self.log_sum_lik[i], log_lik);
+            }
+        }
+        self.n_samples += 1;
+    }
+
+    fn mixture(&self, i: usize) -> (f64, f64) {
+        let s = self.n_samples as f64;
+        let mean = self.sum_mean[i] / s;
+        let var = (self.sum_second[i] / s - mean * mean).max(0.0);
+        (mean, var)
+    }
+
+    fn metrics(&self) -> Vec<(&'static str, f64)> {
+        let Some(targets) = &self.targets else {
+            return Vec::new();
+        };
+        let means: Vec<f64> = (0..targets.len()).map(|i| self.mixture(i).0).collect();
+        let log_s = (self.n_samples as f64).ln();
+        let ll = self.log_sum_lik.iter().map(|l| l - log_s).sum::<f64>() / targets.len() as f64;
+        vec![
+            ("rmse", metrics::rmse(&means, targets)),
+            ("gaussian_ll", ll),
+        ]
+    }
+
+    fn summaries(&self) -> Vec<Summary> {
+        if self.n_samples == 0 {
+            return Vec::new();
+        }
+        (0..self.sum_mean.len())
+            .map(|i| {
+                let (mean, var) = self.mixture(i);
+                Summary::Gaussian {
+                    mean,
+                    std: var.sqrt(),
+                }
+            })
+            .collect()
+    }
+}
+
+impl CategoricalAverage {
+    fn add(&mut self, probs: ArrayView2<f32>) {
+        assert_eq!(probs.dim(), self.sum_probs.dim(), "one row per example");
+        self.sum_probs
+            .zip_mut_with(&probs, |sum, &p| *sum += f64::from(p));
+        self.n_samples += 1;
+    }
+
+    fn mean_probs(&self) -> Array2<f64> {
+        &self.sum_probs / self.n_samples as f64
+    }
+
+    fn metrics(&self) -> Vec<(&'static str, f64)> {
+        let Some(labels) = &self.labels else {
+            return Vec::new();
+        };
+        let p = self.mean_probs();
+        let (ece, _) = metrics::ece(p.view(), labels, ECE_BINS);
+        vec![
+            ("accuracy", metrics::accuracy(p.view(), labels)),
+            ("nll", metrics::nll(p.view(), labels)),
+            ("brier", metrics::brier(p.view(), labels)),
+            ("ece", ece),
+        ]
+    }
+
+    fn summaries(&self) -> Vec<Summary> {
+        if self.n_samples == 0 {
+            return Vec::new();
+        }
+        let p = self.mean_probs();
+        p.rows()
+            .into_iter()
+            .map(|row| {
+                let (label, confidence) =
+                    row.iter()
+                        .enumerate()
+                        .fold((0, f64::NEG_INFINITY), |best, (k, &v)| {
+                            if v > best.1 { (k, v) } else { best }
+                        });
+                Summary::Categorical {
+                    label: label as u32,
+                    confidence,
+                }
+            })
+            .collect()
+    }
+}
+
+/// log(e^a + e^b) without overflow or underflow.
+fn log_add_exp(a: f64, b: f64) -> f64 {
+    if a == f64::NEG_INFINITY {
+        return b;
+    }
+    if b == f64::NEG_INFINITY {
+        return a;
+    }
+    let (hi, lo) = if a > b { (a, b) } else { (b, a) };
+    hi + (lo - hi).exp().ln_1p()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::{Array1, array};
+
+    fn scaler(y_mean: f64, y_std: f64) -> Standardizer {
+        Standardizer {
+            x_mean: vec![0.0],
+            x_std: vec![1.0],
+            y_mean,
+            y_std,
+        }
+    }
+
+    #[test]
+    fn gaussian_mixture_matches_the_closed_form() {
+        // Targets stored standardised with m = 10, s = 2: original y = [10, 14].
+        let targets = TargetValues::Real(Array1::from(vec![0.0f32, 2.0]));
+        let mut p = Predictive::new(&targets, &scaler(10.0, 2.0));
+        p.add(&HeadOutput::Gaussian {
+            mean: vec![0.0, 1.0],
+            var: vec![1.0, 0.25],
+        });
+        p.add(&HeadOutput::Gaussian {
+            mean: vec![1.0, 2.0],
+            var: vec![1.0, 0.25],
+        });
+        // Original scale: sample 1 gives N(10, 4), N(12, 1); sample 2 gives N(12, 4), N(14, 1).
+        let n = |y: f64, mu: f64, var: f64| {
+            (-(y - mu).powi(2) / (2.0 * var)).exp() / (2.0 * std::f64::consts::PI * var).sqrt()
+        };
+        let ll0 = (0.5 * (n(10.0, 10.0, 4.0) + n(10.0, 12.0, 4.0))).ln();
+        let ll1 = (0.5 * (n(14.0, 12.0, 1.0) + n(14.0, 14.0, 1.0))).ln();
+        let m = p.metrics();
+        assert_eq!(m[0].0, "rmse");
+        // Mixture means 11 and 13 against 10 and 14: RMSE = 1.
+        assert!((m[0].1 - 1.0).abs() < 1e-12);
+        assert!((m[1].1 - 0.5 * (ll0 + ll1)).abs() < 1e-12, "{m:?}");
+        // Mixture variance: E[σ²] + Var[μ] = 4 + 1 for example 0.
+        match &p.summaries()[0] {
+            Summary::Gaussian { mean, std } => {
+                assert!((mean - 11.0).abs() < 1e-12);
+                assert!((std - 5f64.sqrt()).abs() < 1e-12);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn streaming_log_likelihood_equals_the_batch_formula() {
+        let targets = TargetValues::Real(Array1::from(vec![0.3f32, -1.0, 2.0]));
+        let mut p = Predictive::new(&targets, &scaler(0.0, 1.0));
+        let means = array![[0.1, -0.9, 1.0], [0.5, -1.5, 3.0], [0.2, 0.0, 2.2]];
+        let vars = array![[0.01, 0.5, 1.0], [0.02, 0.1, 0.3], [1e-4, 2.0, 0.5]];
+        for s in 0..3 {
+            p.add(&HeadOutput::Gaussian {
+                mean: means.row(s).iter().map(|&v| v as f32).collect(),
+                var: vars.row(s).iter().map(|&v| v as f32).collect(),
+            });
+        }
+        // Compare with the batch metric on the same f32-rounded inputs.
+        let round = |a: &Array2<f64>| a.mapv(|v| f64::from(v as f32));
+        let expected = metrics::gaussian_mixture_ll(
+            round(&means).view(),
+            round(&vars).view(),
+            &[0.3f32 as f64, -1.0, 2.0],
+        );
+        let got = p.metrics()[1].1;
+        assert!((got - expected).abs() < 1e-12, "{got} vs {expected}");
+    }
+
+    #[test]
+    fn categorical_average_of_probabilities() {
+        let targets = TargetValues::Class {
+            labels: vec![0, 1],
+            n_classes: 2,
+            names: vec!["a".into(), "b".into()],
+        };
+        let mut p = Predictive::new(&targets, &scaler(0.0, 1.0));
+        p.add(&HeadOutput::Categorical {
+            probs: array![[0.9f32, 0.1], [0.6, 0.4]],
+        });
+        p.add(&HeadOutput::Categorical {
+            probs: array![[0.5f32, 0.5], [0.2, 0.8]],
+        });
+        // p̄ = [[0.7, 0.3], [0.4, 0.6]]: both correct; NLL = −(ln 0.7 + ln 0.6)/2.
+        let m = p.metrics();
+        assert_eq!(m[0], ("accuracy", 1.0));
+        let nll = -(0.7f64.ln() + 0.6f64.ln()) / 2.0;
+        assert!((m[1].1 - nll).abs() < 1e-6, "{m:?}");
+        assert_eq!(
+            p.summaries()[1],
+            Summary::Categorical {
+                label: 1,
+                confidence: (f64::from(0.4f32) + f64::from(0.8f32)) / 2.0
+            }
+        );
+    }
+
+    #[test]
+    fn log_add_exp_is_stable() {
+        assert!((log_add_exp(-1000.0, -1000.0) - (-1000.0 + 2f64.ln())).abs() < 1e-12);
+        assert_eq!(log_add_exp(f64::NEG_INFINITY, 3.0), 3.0);
+        assert!((log_add_exp(0.0, 0.0) - 2f64.ln()).abs() < 1e-15);
+    }
+}

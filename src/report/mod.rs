@@ -1,0 +1,820 @@
+//! Reports: tables (Markdown, LaTeX booktabs, CSV) and plots (PNG and SVG) from merged results.
+//!
+//! Owns the presentation of results only: it reads `results/<name>/` (merged Parquet and
+//! `spec.toml`) and writes `reports/<name>/`; it never runs or re-scores anything. Everything is a
+//! function of in-memory [`Results`] ([`table::table`], [`plots::learning_curves`], ...), with
+//! [`write_report`] a thin wrapper that reads and writes files. Output is deterministic: the same
+//! results give the same bytes.
+
+pub mod plots;
+pub mod table;
+
+use std::fmt::Write as _;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, SpecError};
+use crate::store::{self, Results, RunStatus};
+
+pub use plots::{BandPanel, Curve, CurvePanel, CurvePoint};
+pub use table::{Cell, FailedRun, Row, Table};
+
+/// Plot names accepted in `[report] plots`.
+pub const PLOTS: [&str; 2] = ["learning_curves", "uncertainty_1d"];
+const SPLITS: [&str; 3] = ["train", "valid", "test"];
+
+/// What the table's ± shows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Spread {
+    /// Sample standard deviation, s = √(Σ(x − x̄)² / (n − 1)); 0 when n = 1.
+    #[default]
+    Std,
+    /// Standard error of the mean, s / √n.
+    Sem,
+}
+
+fn default_plots() -> Vec<String> {
+    vec!["learning_curves".to_string()]
+}
+
+/// The `[report]` table of a spec.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportOptions {
+    /// Table columns as `split.metric`, e.g. `test.rmse`; empty ⇒ every final metric of the test
+    /// split.
+    #[serde(default)]
+    pub metrics: Vec<String>,
+    #[serde(default)]
+    pub spread: Spread,
+    /// Plots to draw, from [`PLOTS`]; default `["learning_curves"]`.
+    #[serde(default = "default_plots")]
+    pub plots: Vec<String>,
+    /// `split.metric`s drawn as learning curves; empty ⇒ `train.loss` and the first table
+    /// column.
+    #[serde(default)]
+    pub curve_metrics: Vec<String>,
+}
+
+impl Default for ReportOptions {
+    fn default() -> Self {
+        Self {
+            metrics: Vec::new(),
+            spread: Spread::Std,
+            plots: default_plots(),
+            curve_metrics: Vec::new(),
+        }
+    }
+}
+
+fn check_split_metric(key: String, value: &str) -> Result<(), (String, String)> {
+    match value.split_once('.') {
+        Some((split, metric)) if SPLITS.contains(&split) && !metric.is_empty() => Ok(()),
+        _ => Err((
+            key,
+            format!(
+                "{value:?} is not `split.metric`: write e.g. \"test.rmse\", with split one of {}",
+                SPLITS.join(", ")
+            ),
+        )),
+    }
+}
+
+impl ReportOptions {
+    /// Checks plot names and `split.metric` keys. The error is (key path inside `[report]`,
+    /// message), e.g. (`plots[1]`, `unknown plot "foo"; allowed: learning_curves, uncertainty_1d`).
+    pub fn validate(&self) -> Result<(), (String, String)> {
+        for (i, plot) in self.plots.iter().enumerate() {
+            if !PLOTS.contains(&plot.as_str()) {
+                return Err((
+                    format!("plots[{i}]"),
+                    format!("unknown plot {plot:?}; allowed: {}", PLOTS.join(", ")),
+                ));
+            }
+        }
+        for (i, m) in self.metrics.iter().enumerate() {
+            check_split_metric(format!("metrics[{i}]"), m)?;
+        }
+        for (i, m) in self.curve_metrics.iter().enumerate() {
+            check_split_metric(format!("curve_metrics[{i}]"), m)?;
+        }
+        Ok(())
+    }
+
+    /// The learning-curve metrics: `curve_metrics`, or `train.loss` and the first table column.
+    pub fn resolved_curve_metrics(&self, table_metrics: &[String]) -> Vec<String> {
+        if !self.curve_metrics.is_empty() {
+            return self.curve_metrics.clone();
+        }
+        let mut out = vec!["train.loss".to_string()];
+        if let Some(first) = table_metrics.first()
+            && !out.contains(first)
+        {
+            out.push(first.clone());
+        }
+        out
+    }
+}
+
+/// Title, description and options of a report, read from `spec.toml`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReportMeta {
+    pub name: String,
+    pub description: Option<String>,
+    pub options: ReportOptions,
+    /// Method names in the order of the spec's `[[methods]]`; table rows and plot panels follow
+    /// it (runs of other methods come after, in order of first appearance). Empty: first
+    /// appearance in the runs.
+    pub method_order: Vec<String>,
+    /// Variant labels in plan order (the spec's `[sweep]` expanded); table rows are grouped by
+    /// variant in this order. Empty: first appearance in the runs.
+    pub variant_order: Vec<String>,
+    /// The command that regenerates the report, shown in its README.
+    pub command: String,
+}
+
+/// What [`write_report`] wrote.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReportSummary {
+    pub out_dir: PathBuf,
+    /// Every file written, in order.
+    pub files: Vec<PathBuf>,
+    pub runs_ok: usize,
+    pub runs_failed: usize,
+    /// Requested plots that were skipped, with the reason.
+    pub skipped: Vec<String>,
+}
+
+/// Reads `spec.toml` of a results directory: `name`, `description` and the `[report]` table.
+/// Without a spec, the name is the directory's and the options are the defaults.
+pub fn read_meta(results_dir: &Path) -> Result<ReportMeta, Error> {
+    let dir_name = results_dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "results".into());
+    let command = format!("bayeslab report results/{dir_name}");
+    let path = results_dir.join("spec.toml");
+    let file = path.display().to_string();
+    let text = match fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(ReportMeta {
+                name: dir_name,
+                description: None,
+                options: ReportOptions::default(),
+                method_order: Vec::new(),
+                variant_order: Vec::new(),
+                command,
+            });
+        }
+        Err(e) => return Err(Error::Report(format!("{file}: cannot read: {e}"))),
+    };
+    let mut spec: toml::Table = toml::from_str(&text)
+        .map_err(|e| SpecError::new(&file, "(syntax)", format!("not valid TOML: {e}")))?;
+    let string = |spec: &toml::Table, key: &str| -> Result<Option<String>, Error> {
+        match spec.get(key) {
+            None => Ok(None),
+            Some(toml::Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(SpecError::new(&file, key, "must be a string").into()),
+        }
+    };
+    let name = string(&spec, "name")?.unwrap_or(dir_name);
+    let description = string(&spec, "description")?;
+    let options = match spec.remove("report") {
+        None => ReportOptions::default(),
+        Some(value) => value
+            .try_into::<ReportOptions>()
+            .map_err(|e| SpecError::new(&file, "report", e.to_string().trim().to_string()))?,
+    };
+    options
+        .validate()
+        .map_err(|(key, message)| SpecError::new(&file, format!("report.{key}"), message))?;
+    let method_order = match spec.get("methods") {
+        Some(toml::Value::Array(methods)) => methods
+            .iter()
+            .filter_map(|m| m.get("name").and_then(|n| n.as_str()).map(str::to_string))
+            .collect(),
+        _ => Vec::new(),
+    };
+    let variant_order = crate::spec::variant_labels(&spec);
+    Ok(ReportMeta {
+        name,
+        description,
+        options,
+        method_order,
+        variant_order,
+        command,
+    })
+}
+
+/// Reads results_dir (merged parquet + spec.toml, whose `[report]` table, if any, is
+/// [`ReportOptions`], and whose `name`/`description` titles the report) and writes
+/// out_dir/{README.md, table.md, table.tex, table.csv, learning_curves.png/svg,
+/// uncertainty_1d.png/svg}.
+pub fn write_report(results_dir: &Path, out_dir: &Path) -> Result<ReportSummary, Error> {
+    let meta = read_meta(results_dir)?;
+    let results = store::load(results_dir)?;
+    render_report(&results, &meta, out_dir)
+}
+
+fn write_text(path: &Path, text: &str, files: &mut Vec<PathBuf>) -> Result<(), Error> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = path.with_file_name(format!(".tmp-{name}"));
+    fs::write(&tmp, text)
+        .and_then(|()| fs::rename(&tmp, path))
+        .map_err(|e| Error::Report(format!("{}: cannot write: {e}", path.display())))?;
+    files.push(path.to_path_buf());
+    Ok(())
+}
+
+/// Writes the whole report of in-memory results into `out_dir`.
+pub fn render_report(
+    results: &Results,
+    meta: &ReportMeta,
+    out_dir: &Path,
+) -> Result<ReportSummary, Error> {
+    meta.options
+        .validate()
+        .map_err(|(key, message)| SpecError::new("spec.toml", format!("report.{key}"), message))?;
+    fs::create_dir_all(out_dir).map_err(|e| {
+        Error::Report(format!(
+            "{}: cannot create directory: {e}",
+            out_dir.display()
+        ))
+    })?;
+    let mut files = Vec::new();
+    let mut skipped = Vec::new();
+    // runs.parquet is ordered by run_id (a hash); the spec's variant and method order reads
+    // better.
+    let ordered;
+    let results = if meta.method_order.is_empty() && meta.variant_order.is_empty() {
+        results
+    } else {
+        let rank =
+            |order: &[String], x: &str| order.iter().position(|o| o == x).unwrap_or(order.len());
+        let mut runs = results.runs.clone();
+        runs.sort_by_key(|r| {
+            (
+                rank(&meta.variant_order, &r.variant),
+                rank(&meta.method_order, &r.method),
+            )
+        });
+        ordered = Results {
+            runs,
+            metrics: results.metrics.clone(),
+            predictions: results.predictions.clone(),
+        };
+        &ordered
+    };
+
+    let table = table::table(results, &meta.options);
+    let table_md = table::render_markdown(&table);
+    write_text(&out_dir.join("table.md"), &table_md, &mut files)?;
+    write_text(
+        &out_dir.join("table.tex"),
+        &table::render_latex(&table),
+        &mut files,
+    )?;
+    write_text(
+        &out_dir.join("table.csv"),
+        &table::render_csv(&table),
+        &mut files,
+    )?;
+
+    let mut figures = String::new();
+    for plot in &meta.options.plots {
+        match plot.as_str() {
+            "learning_curves" => {
+                let metrics = meta.options.resolved_curve_metrics(&table.metrics);
+                let panels = plots::learning_curves(results, &metrics);
+                if panels.is_empty() {
+                    skipped.push(format!(
+                        "learning_curves: no values of {} in these results",
+                        metrics.join(", ")
+                    ));
+                    continue;
+                }
+                let title = format!("{}: learning curves (mean ± 1 std over runs)", meta.name);
+                files.extend(plots::write_learning_curves(out_dir, &title, &panels)?);
+                let _ = write!(
+                    figures,
+                    "\n## Learning curves\n\nMean over seeds and splits per epoch, band ±1 std.\n\n![learning curves](learning_curves.png)\n"
+                );
+            }
+            "uncertainty_1d" => {
+                let panels = plots::uncertainty_1d(results);
+                if panels.is_empty() {
+                    skipped.push(
+                        "uncertainty_1d: no grid predictions in these results (stored only for regression with 1-D input)".into(),
+                    );
+                    continue;
+                }
+                let title = format!("{}: predictive mean ± 2 std", meta.name);
+                files.extend(plots::write_uncertainty_1d(out_dir, &title, &panels)?);
+                let _ = write!(
+                    figures,
+                    "\n## Predictive uncertainty\n\nFirst seed's run of each method: test points, predictive mean and ±2 std band on a dense grid.\n\n![uncertainty 1d](uncertainty_1d.png)\n"
+                );
+            }
+            // validate() refused anything else above.
+            _ => {}
+        }
+    }
+
+    let runs_ok = results
+        .runs
+        .iter()
+        .filter(|r| r.status == RunStatus::Ok)
+        .count();
+    let runs_failed = results.runs.len() - runs_ok;
+    let mut readme = format!("# {}\n\n", meta.name);
+    if let Some(d) = &meta.description {
+        let _ = writeln!(readme, "{}\n", d.trim());
+    }
+    let _ = write!(
+        readme,
+        "{} runs: {runs_ok} ok, {runs_failed} failed. Tables: [Markdown](table.md), [LaTeX](table.tex), [CSV](table.csv).\n\n## Results\n\n{table_md}{figures}",
+        results.runs.len()
+    );
+    for s in &skipped {
+        let _ = write!(readme, "\nNot drawn: {s}.\n");
+    }
+    let _ = write!(
+        readme,
+        "\n---\n\nRegenerate this report with:\n\n```sh\n{}\n```\n",
+        meta.command
+    );
+    write_text(&out_dir.join("README.md"), &readme, &mut files)?;
+    Ok(ReportSummary {
+        out_dir: out_dir.to_path_buf(),
+        files,
+        runs_ok,
+        runs_failed,
+        skipped,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::table::{latex_escape, render_csv, render_latex, render_markdown};
+    use super::*;
+    use crate::store::{MetricRow, PredictionRow, RunRecord};
+
+    /// A fresh directory under the system temp dir, removed on drop.
+    struct TempDir(PathBuf);
+    impl TempDir {
+        fn new(name: &str) -> Self {
+            let dir =
+                std::env::temp_dir().join(format!("bayeslab-report-{name}-{}", std::process::id()));
+            let _ = fs::remove_dir_all(&dir);
+            fs::create_dir_all(&dir).unwrap();
+            TempDir(dir)
+        }
+    }
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn run(id: &str, method: &str, variant: &str, seed: u32, ok: bool) -> RunRecord {
+        RunRecord {
+            run_id: id.into(),
+            experiment: "toy".into(),
+            method: method.into(),
+            variant: variant.into(),
+            seed,
+            split: 0,
+            status: if ok { RunStatus::Ok } else { RunStatus::Failed },
+            error: (!ok).then(|| "loss is NaN at epoch 1.".to_string()),
+            duration_s: 1.0,
+            n_params: 10,
+            n_samples: 1,
+            config: "{}".into(),
+        }
+    }
+
+    fn metric(id: &str, epoch: i64, split: &str, name: &str, value: f64) -> (String, MetricRow) {
+        (
+            id.into(),
+            MetricRow {
+                epoch,
+                step: 10 * epoch,
+                split: split.into(),
+                metric: name.into(),
+                value,
+            },
+        )
+    }
+
+    /// sgd: final test.rmse 1, 2, 4 and test.gaussian_ll −1, −2, −3 (three seeds);
+    /// adam: final rmse 3, 5 and ll −0.5, −1.5 (two ok seeds) plus one failed seed.
+    /// Earlier epochs hold other values (listed after the final ones), which must be ignored.
+    fn synthetic() -> Results {
+        let runs = vec![
+            run("s0", "sgd", "default", 0, true),
+            run("s1", "sgd", "default", 1, true),
+            run("s2", "sgd", "default", 2, true),
+            run("a0", "adam", "default", 0, true),
+            run("a1", "adam", "default", 1, true),
+            run("a2", "adam", "default", 2, false),
+        ];
+        let finals = [
+            ("s0", 1.0, -1.0),
+            ("s1", 2.0, -2.0),
+            ("s2", 4.0, -3.0),
+            ("a0", 3.0, -0.5),
+            ("a1", 5.0, -1.5),
+        ];
+        let mut metrics = Vec::new();
+        for (id, rmse, ll) in finals {
+            metrics.push(metric(id, 2, "test", "rmse", rmse));
+            metrics.push(metric(id, 2, "test", "gaussian_ll", ll));
+            metrics.push(metric(id, 0, "test", "rmse", 100.0));
+            metrics.push(metric(id, 1, "test", "gaussian_ll", 100.0));
+            for epoch in 0..3 {
+                metrics.push(metric(
+                    id,
+                    epoch,
+                    "train",
+                    "loss",
+                    1.0 / (1.0 + epoch as f64),
+                ));
+            }
+        }
+        metrics.push(metric("a2", 1, "test", "rmse", f64::NAN));
+        Results {
+            runs,
+            metrics,
+            predictions: Vec::new(),
+        }
+    }
+
+    fn options(spread: Spread) -> ReportOptions {
+        ReportOptions {
+            metrics: vec!["test.rmse".into(), "test.gaussian_ll".into()],
+            spread,
+            ..ReportOptions::default()
+        }
+    }
+
+    fn assert_close(got: f64, want: f64) {
+        // Sums of a handful of O(1) numbers: rounding stays below 1e-14.
+        assert!((got - want).abs() < 1e-12, "got {got}, want {want}");
+    }
+
+    #[test]
+    fn table_mean_and_sample_std_match_hand_computation() {
+        let t = table::table(&synthetic(), &options(Spread::Std));
+        assert_eq!(t.metrics, ["test.rmse", "test.gaussian_ll"]);
+        let [sgd, adam] = &t.rows[..] else {
+            panic!("two rows expected, got {:?}", t.rows)
+        };
+        assert_eq!((sgd.method.as_str(), sgd.n_ok), ("sgd", 3));
+        assert_eq!((adam.method.as_str(), adam.n_ok), ("adam", 2));
+        // sgd rmse {1, 2, 4}: mean 7/3, Σ(x − x̄)² = 42/9, s² = 21/9 = 7/3.
+        let c = sgd.cells[0].unwrap();
+        assert_close(c.mean, 7.0 / 3.0);
+        assert_close(c.spread, (7.0_f64 / 3.0).sqrt());
+        assert_eq!(c.n, 3);
+        // sgd ll {−1, −2, −3}: mean −2, s = 1.
+        let c = sgd.cells[1].unwrap();
+        assert_close(c.mean, -2.0);
+        assert_close(c.spread, 1.0);
+        // adam rmse {3, 5}: mean 4, s = √2; the failed seed's NaN is excluded.
+        let c = adam.cells[0].unwrap();
+        assert_close(c.mean, 4.0);
+        assert_close(c.spread, 2.0_f64.sqrt());
+        assert_eq!(c.n, 2);
+        // adam ll {−0.5, −1.5}: mean −1, s = √0.5.
+        let c = adam.cells[1].unwrap();
+        assert_close(c.mean, -1.0);
+        assert_close(c.spread, 0.5_f64.sqrt());
+        assert_eq!(t.failed.len(), 1);
+        assert_eq!((t.failed[0].method.as_str(), t.failed[0].seed), ("adam", 2));
+    }
+
+    #[test]
+    fn sem_is_std_over_root_n() {
+        let t = table::table(&synthetic(), &options(Spread::Sem));
+        assert_close(
+            t.rows[0].cells[0].unwrap().spread,
+            (7.0_f64 / 3.0).sqrt() / 3.0_f64.sqrt(),
+        );
+        assert_close(
+            t.rows[1].cells[0].unwrap().spread,
+            2.0_f64.sqrt() / 2.0_f64.sqrt(),
+        );
+        assert_close(t.rows[0].cells[0].unwrap().mean, 7.0 / 3.0);
+    }
+
+    #[test]
+    fn one_run_has_zero_std_and_says_so() {
+        let mut r = synthetic();
+        r.runs.retain(|x| x.run_id == "s0");
+        let t = table::table(&r, &options(Spread::Std));
+        let c = t.rows[0].cells[0].unwrap();
+        assert_eq!((c.mean, c.spread, c.n), (1.0, 0.0, 1));
+        assert!(render_markdown(&t).contains("(n = 1) show a std of 0"));
+    }
+
+    #[test]
+    fn bold_goes_to_min_rmse_and_max_gaussian_ll() {
+        let t = table::table(&synthetic(), &options(Spread::Std));
+        // rmse: sgd 2.333 < adam 4; gaussian_ll: adam −1 > sgd −2.
+        assert!(t.is_best(0, 0) && !t.is_best(1, 0));
+        assert!(t.is_best(1, 1) && !t.is_best(0, 1));
+        let md = render_markdown(&t);
+        let expected = "\
+| method | test.rmse ↓ | test.gaussian\\_ll ↑ | n |
+|:--|--:|--:|--:|
+| sgd | **2.333** ± 1.528 | -2.000 ± 1.000 | 3 |
+| adam | 4.000 ± 1.414 | **-1.000** ± 0.707 | 2 |
+";
+        assert!(md.starts_with(expected), "{md}");
+        assert!(
+            md.contains("1 of 6 runs failed and are excluded from the table: adam seed 2 split 0: loss is NaN at epoch 1."),
+            "{md}"
+        );
+    }
+
+    #[test]
+    fn default_columns_are_the_test_metrics_and_variant_column_appears_with_two_variants() {
+        let mut r = synthetic();
+        let t = table::table(&r, &ReportOptions::default());
+        assert_eq!(t.metrics, ["test.rmse", "test.gaussian_ll"]);
+        assert!(!t.show_variant());
+        r.runs[1].variant = "lr=0.1".into();
+        let t = table::table(&r, &ReportOptions::default());
+        assert!(t.show_variant());
+        assert_eq!(t.rows.len(), 3);
+        assert!(render_markdown(&t).starts_with("| method | variant |"));
+    }
+
+    #[test]
+    fn latex_uses_booktabs_escapes_and_bold() {
+        assert_eq!(
+            latex_escape(r"a_b&c%d$e#f{g}h~i^j\k"),
+            r"a\_b\&c\%d\$e\#f\{g\}h\textasciitilde{}i\textasciicircum{}j\textbackslash{}k"
+        );
+        let mut r = synthetic();
+        for x in &mut r.runs {
+            if x.method == "sgd" {
+                x.method = "mc_dropout".into();
+            }
+        }
+        let tex = render_latex(&table::table(&r, &options(Spread::Std)));
+        for needle in [
+            "\\toprule",
+            "\\midrule",
+            "\\bottomrule",
+            "method & test.rmse $\\downarrow$ & test.gaussian\\_ll $\\uparrow$ & $n$ \\\\",
+            "mc\\_dropout & \\textbf{2.333} $\\pm$ 1.528 & -2.000 $\\pm$ 1.000 & 3 \\\\",
+            "adam & 4.000 $\\pm$ 1.414 & \\textbf{-1.000} $\\pm$ 0.707 & 2 \\\\",
+        ] {
+            assert!(tex.contains(needle), "missing {needle:?} in\n{tex}");
+        }
+    }
+
+    #[test]
+    fn csv_is_long_form_at_full_precision() {
+        let csv = render_csv(&table::table(&synthetic(), &options(Spread::Std)));
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines[0], "method,variant,metric,mean,spread,n");
+        assert_eq!(lines.len(), 5);
+        let f: Vec<&str> = lines[1].split(',').collect();
+        assert_eq!(&f[..3], ["sgd", "default", "test.rmse"]);
+        assert_eq!(f[3].parse::<f64>().unwrap(), 7.0 / 3.0, "full precision");
+        assert_close(f[4].parse().unwrap(), (7.0_f64 / 3.0).sqrt());
+        assert_eq!(f[5], "3");
+        assert_eq!(
+            lines[4],
+            "adam,default,test.gaussian_ll,-1.0,0.7071067811865476,2"
+        );
+    }
+
+    #[test]
+    fn unknown_plot_and_malformed_metrics_are_refused() {
+        let mut o = ReportOptions::default();
+        assert_eq!(o.validate(), Ok(()));
+        o.plots = vec!["learning_curves".into(), "violin".into()];
+        let (key, msg) = o.validate().unwrap_err();
+        assert_eq!(key, "plots[1]");
+        assert!(msg.contains("learning_curves, uncertainty_1d"), "{msg}");
+        let o = ReportOptions {
+            metrics: vec!["rmse".into()],
+            ..ReportOptions::default()
+        };
+        assert_eq!(o.validate().unwrap_err().0, "metrics[0]");
+        let bad: Result<ReportOptions, _> = toml::from_str("plot = [\"x\"]");
+        assert!(bad.is_err(), "unknown keys are refused");
+        let parsed: ReportOptions = toml::from_str("spread = \"sem\"").unwrap();
+        assert_eq!(parsed.spread, Spread::Sem);
+        assert_eq!(parsed.plots, ["learning_curves"]);
+    }
+
+    #[test]
+    fn learning_curve_points_are_mean_and_std_over_runs() {
+        let panels =
+            plots::learning_curves(&synthetic(), &["train.loss".into(), "test.rmse".into()]);
+        assert_eq!(panels.len(), 2);
+        let sgd = &panels[0].curves[0];
+        assert_eq!(sgd.label, "sgd");
+        assert_eq!(sgd.points.len(), 3);
+        assert_close(sgd.points[1].mean, 0.5);
+        assert_eq!((sgd.points[1].std, sgd.points[1].n), (0.0, 3));
+        // test.rmse at epoch 2 over sgd's seeds: the table's final values.
+        let p = panels[1].curves[0]
+            .points
+            .iter()
+            .find(|p| p.epoch == 2)
+            .unwrap();
+        assert_close(p.mean, 7.0 / 3.0);
+        assert_close(p.std, (7.0_f64 / 3.0).sqrt());
+    }
+
+    /// A richer experiment: three methods, three seeds, 30 epochs, 1-D predictions.
+    fn toy_experiment() -> Results {
+        let mut r = Results::default();
+        let methods = ["sgd", "adam", "psgld"];
+        for (m, method) in methods.iter().enumerate() {
+            for seed in 0..3u32 {
+                let id = format!("{method}{seed}");
+                r.runs.push(run(&id, method, "default", seed, true));
+                for epoch in 0..30i64 {
+                    let t = epoch as f64;
+                    let wobble = 0.05 * ((seed as f64 + 1.0) * (t + m as f64)).sin();
+                    let loss = 2.0 * (-(t / (6.0 + 4.0 * m as f64))).exp() + 0.3 + wobble;
+                    r.metrics.push(metric(&id, epoch, "train", "loss", loss));
+                    r.metrics
+                        .push(metric(&id, epoch, "test", "rmse", 0.6 + 0.8 * loss));
+                }
+                // Uncertainty grows inside the gap |x| < 1 and beyond the data |x| > 4.
+                let gap = |x: f64| (1.0 - x.abs()).max(0.0);
+                for i in 0..40u32 {
+                    let x = -4.0 + 8.0 * i as f64 / 39.0;
+                    if x.abs() < 1.0 {
+                        continue;
+                    }
+                    r.predictions.push((
+                        id.clone(),
+                        PredictionRow {
+                            split: "test".into(),
+                            index: i,
+                            input: Some(x),
+                            target: Some(x.sin() + 0.1 * (7.0 * x).cos()),
+                            mean: Some(x.sin()),
+                            std: Some(0.1),
+                            label: None,
+                            confidence: None,
+                        },
+                    ));
+                }
+                for i in 0..200u32 {
+                    let x = -5.0 + 10.0 * i as f64 / 199.0;
+                    let edge = (x.abs() - 4.0).max(0.0);
+                    r.predictions.push((
+                        id.clone(),
+                        PredictionRow {
+                            split: "grid".into(),
+                            index: i,
+                            input: Some(x),
+                            target: None,
+                            mean: Some(x.sin() * (1.0 - 0.2 * m as f64)),
+                            std: Some(0.1 + (0.3 + 0.2 * m as f64) * (gap(x) + edge)),
+                            label: None,
+                            confidence: None,
+                        },
+                    ));
+                }
+            }
+        }
+        r
+    }
+
+    fn assert_plot_files(dir: &Path, stem: &str) {
+        let png = fs::read(dir.join(format!("{stem}.png"))).unwrap();
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "PNG magic bytes");
+        assert!(png.len() > 20_000, "{stem}.png is only {} bytes", png.len());
+        let svg = fs::read_to_string(dir.join(format!("{stem}.svg"))).unwrap();
+        assert!(svg.starts_with("<svg"), "{}", &svg[..40.min(svg.len())]);
+        assert!(svg.contains("font-family=\"DejaVu Sans, sans-serif\""));
+        assert!(svg.len() > 5_000, "{stem}.svg is only {} bytes", svg.len());
+    }
+
+    #[test]
+    fn plots_are_written_as_png_and_svg() {
+        let tmp = TempDir::new("plots");
+        let r = toy_experiment();
+        let bands = plots::uncertainty_1d(&r);
+        assert_eq!(bands.len(), 3);
+        assert_eq!((bands[0].label.as_str(), bands[0].seed), ("sgd", 0));
+        assert_eq!((bands[0].points.len(), bands[0].grid.len()), (30, 200));
+        let curves = plots::learning_curves(&r, &["train.loss".into(), "test.rmse".into()]);
+        plots::write_learning_curves(&tmp.0, "toy: learning curves", &curves).unwrap();
+        plots::write_uncertainty_1d(&tmp.0, "toy: predictive mean ± 2 std", &bands).unwrap();
+        assert_plot_files(&tmp.0, "learning_curves");
+        assert_plot_files(&tmp.0, "uncertainty_1d");
+        let leftovers: Vec<_> = fs::read_dir(&tmp.0)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().starts_with('.'))
+            .collect();
+        assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+    }
+
+    #[test]
+    fn one_panel_of_few_epochs_with_two_variants_is_drawn() {
+        let tmp = TempDir::new("few");
+        let mut r = synthetic();
+        r.runs[1].variant = "lr=0.1".into();
+        let curves = plots::learning_curves(&r, &["test.gaussian_ll".into()]);
+        assert_eq!(curves.len(), 1);
+        assert_eq!(curves[0].curves[1].label, "sgd (lr=0.1)");
+        plots::write_learning_curves(&tmp.0, "few epochs", &curves).unwrap();
+        assert_plot_files(&tmp.0, "learning_curves");
+    }
+
+    #[test]
+    fn write_report_reads_spec_and_results_and_writes_everything() {
+        let tmp = TempDir::new("full");
+        let results_dir = tmp.0.join("results").join("toy");
+        let r = toy_experiment();
+        for rec in &r.runs {
+            let out = crate::store::RunOutput {
+                record: rec.clone(),
+                metrics: r
+                    .metrics
+                    .iter()
+                    .filter(|m| m.0 == rec.run_id)
+                    .map(|m| m.1.clone())
+                    .collect(),
+                predictions: r
+                    .predictions
+                    .iter()
+                    .filter(|p| p.0 == rec.run_id)
+                    .map(|p| p.1.clone())
+                    .collect(),
+            };
+            store::write_part(&results_dir, &out).unwrap();
+        }
+        store::merge(&results_dir).unwrap();
+        fs::write(
+            results_dir.join("spec.toml"),
+            "name = \"toy\"\ndescription = \"Toy 1-D regression with a gap\"\n\
+             [[methods]]\nname = \"sgd\"\n[[methods]]\nname = \"adam\"\n[[methods]]\nname = \"psgld\"\n\
+             [report]\nmetrics = [\"test.rmse\"]\nplots = [\"learning_curves\", \"uncertainty_1d\"]\n",
+        )
+        .unwrap();
+        let out_dir = tmp.0.join("reports").join("toy");
+        let summary = write_report(&results_dir, &out_dir).unwrap();
+        assert_eq!((summary.runs_ok, summary.runs_failed), (9, 0));
+        assert!(summary.skipped.is_empty());
+        for f in ["README.md", "table.md", "table.tex", "table.csv"] {
+            assert!(out_dir.join(f).exists(), "{f}");
+        }
+        assert_plot_files(&out_dir, "learning_curves");
+        assert_plot_files(&out_dir, "uncertainty_1d");
+        let readme = fs::read_to_string(out_dir.join("README.md")).unwrap();
+        // Rows follow the spec's method order, not the run_id order of runs.parquet.
+        let (sgd, adam, psgld) = (
+            readme.find("| sgd |").unwrap(),
+            readme.find("| adam |").unwrap(),
+            readme.find("| psgld |").unwrap(),
+        );
+        assert!(sgd < adam && adam < psgld, "{readme}");
+        for needle in [
+            "# toy\n\nToy 1-D regression with a gap\n",
+            "| method | test.rmse ↓ | n |",
+            "![learning curves](learning_curves.png)",
+            "![uncertainty 1d](uncertainty_1d.png)",
+            "bayeslab report results/toy",
+        ] {
+            assert!(readme.contains(needle), "missing {needle:?} in\n{readme}");
+        }
+        // Same results, same bytes.
+        let before = fs::read(out_dir.join("learning_curves.png")).unwrap();
+        write_report(&results_dir, &out_dir).unwrap();
+        assert_eq!(
+            before,
+            fs::read(out_dir.join("learning_curves.png")).unwrap()
+        );
+
+        fs::write(
+            results_dir.join("spec.toml"),
+            "[report]\nplots = [\"violin\"]\n",
+        )
+        .unwrap();
+        let err = write_report(&results_dir, &out_dir)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("report.plots[0]") && err.contains("uncertainty_1d"),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,681 @@
+//! Plots of a report (plotters): learning curves with ±1 std bands, and 1-D regression predictive
+//! bands. Data are prepared as plain structs (testable without drawing), then drawn once per
+//! backend (PNG and SVG) with the embedded font.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use super::table::mean_std;
+use crate::error::Error;
+use crate::store::{Results, RunStatus};
+
+/// DejaVu Sans, embedded so PNG text is drawn with the same glyphs on every machine.
+static FONT_BYTES: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
+
+/// The family every text style names. SVG files carry it verbatim as `font-family`, so viewers
+/// use DejaVu Sans when installed and their sans-serif otherwise.
+pub(crate) const FONT: &str = "DejaVu Sans, sans-serif";
+
+/// Registers the embedded font under [`FONT`] and under `sans-serif` (plotters' default family),
+/// once per process.
+pub(crate) fn register_font() -> Result<(), Error> {
+    static REGISTERED: OnceLock<bool> = OnceLock::new();
+    let ok = *REGISTERED.get_or_init(|| {
+        [FONT, "sans-serif"]
+            .iter()
+            .all(|name| plotters::style::register_font(name, FontStyle::Normal, FONT_BYTES).is_ok())
+    });
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::Report(
+            "the embedded font assets/DejaVuSans.ttf is not a valid TrueType font: restore it from the repository".into(),
+        ))
+    }
+}
+
+/// Category10 palette (D3 / matplotlib "tab10"): distinct hues that stay readable on white.
+const PALETTE: [RGBColor; 10] = [
+    RGBColor(0x1f, 0x77, 0xb4),
+    RGBColor(0xff, 0x7f, 0x0e),
+    RGBColor(0x2c, 0xa0, 0x2c),
+    RGBColor(0xd6, 0x27, 0x28),
+    RGBColor(0x94, 0x67, 0xbd),
+    RGBColor(0x8c, 0x56, 0x4b),
+    RGBColor(0xe3, 0x77, 0xc2),
+    RGBColor(0x7f, 0x7f, 0x7f),
+    RGBColor(0xbc, 0xbd, 0x22),
+    RGBColor(0x17, 0xbe, 0xcf),
+];
+
+fn color(i: usize) -> RGBColor {
+    PALETTE[i % PALETTE.len()]
+}
+
+/// A (method, variant) and its ok runs, in order of first appearance in the runs.
+pub(crate) struct Group<'a> {
+    pub label: String,
+    pub runs: Vec<&'a crate::store::RunRecord>,
+}
+
+pub(crate) fn groups(results: &Results) -> Vec<Group<'_>> {
+    let many_variants = results
+        .runs
+        .first()
+        .is_some_and(|f| results.runs.iter().any(|r| r.variant != f.variant));
+    let mut keys: Vec<(&str, &str)> = Vec::new();
+    let mut out: Vec<Group> = Vec::new();
+    for run in &results.runs {
+        let key = (run.method.as_str(), run.variant.as_str());
+        let pos = keys.iter().position(|k| *k == key).unwrap_or_else(|| {
+            keys.push(key);
+            out.push(Group {
+                label: if many_variants {
+                    format!("{} ({})", run.method, run.variant)
+                } else {
+                    run.method.clone()
+                },
+                runs: Vec::new(),
+            });
+            keys.len() - 1
+        });
+        if run.status == RunStatus::Ok {
+            out[pos].runs.push(run);
+        }
+    }
+    out
+}
+
+/// One point of a learning curve: mean and sample std over runs at one epoch.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CurvePoint {
+    pub epoch: i64,
+    pub mean: f64,
+    pub std: f64,
+    /// Number of runs with a value at this epoch.
+    pub n: usize,
+}
+
+/// One line: a (method, variant).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Curve {
+    pub label: String,
+    /// Index of the (method, variant) in order of first appearance; picks the colour.
+    pub group: usize,
+    pub points: Vec<CurvePoint>,
+}
+
+/// One panel: one `split.metric`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CurvePanel {
+    pub metric: String,
+    pub curves: Vec<Curve>,
+}
+
+/// Epoch → (step, value) of one run's `split.metric`.
+type EpochValues = BTreeMap<i64, (i64, f64)>;
+
+/// Learning-curve data for each `split.metric` that has values (panels without data are left
+/// out). A run's value at an epoch is its last row (largest step) in that epoch; each curve point
+/// is the mean and sample std over the ok runs of the group that have that epoch.
+pub fn learning_curves(results: &Results, metrics: &[String]) -> Vec<CurvePanel> {
+    // run_id -> split.metric -> epoch -> (step, value)
+    let mut by_run: BTreeMap<&str, BTreeMap<String, EpochValues>> = BTreeMap::new();
+    for (id, m) in &results.metrics {
+        let key = format!("{}.{}", m.split, m.metric);
+        if !metrics.contains(&key) {
+            continue;
+        }
+        let slot = by_run
+            .entry(id)
+            .or_default()
+            .entry(key)
+            .or_default()
+            .entry(m.epoch)
+            .or_insert((m.step, m.value));
+        if m.step >= slot.0 {
+            *slot = (m.step, m.value);
+        }
+    }
+    let groups = groups(results);
+    metrics
+        .iter()
+        .map(|metric| {
+            let curves = groups
+                .iter()
+                .enumerate()
+                .filter_map(|(group, g)| {
+                    let mut per_epoch: BTreeMap<i64, Vec<f64>> = BTreeMap::new();
+                    for run in &g.runs {
+                        let series = by_run.get(run.run_id.as_str()).and_then(|m| m.get(metric));
+                        for (&epoch, &(_, v)) in series.into_iter().flatten() {
+                            per_epoch.entry(epoch).or_default().push(v);
+                        }
+                    }
+                    let points: Vec<CurvePoint> = per_epoch
+                        .into_iter()
+                        .map(|(epoch, values)| {
+                            let (mean, std) = mean_std(&values);
+                            CurvePoint {
+                                epoch,
+                                mean,
+                                std,
+                                n: values.len(),
+                            }
+                        })
+                        .collect();
+                    (!points.is_empty()).then(|| Curve {
+                        label: g.label.clone(),
+                        group,
+                        points,
+                    })
+                })
+                .collect();
+            CurvePanel {
+                metric: metric.clone(),
+                curves,
+            }
+        })
+        .filter(|p: &CurvePanel| !p.curves.is_empty())
+        .collect()
+}
+
+/// One panel of the 1-D uncertainty plot: one (method, variant), its first seed's run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BandPanel {
+    pub label: String,
+    /// Index of the (method, variant) in order of first appearance; picks the colour.
+    pub group: usize,
+    pub seed: u32,
+    /// Test points (input, target).
+    pub points: Vec<(f64, f64)>,
+    /// Grid (input, predictive mean, predictive std), sorted by input.
+    pub grid: Vec<(f64, f64, f64)>,
+}
+
+/// One run's test points (input, target) and grid (input, mean, std).
+type RunPoints = (Vec<(f64, f64)>, Vec<(f64, f64, f64)>);
+
+/// 1-D band data: per (method, variant), the ok run with the smallest (seed, split) that stored
+/// grid predictions with input, mean and std. Empty when no run did (not 1-D regression).
+pub fn uncertainty_1d(results: &Results) -> Vec<BandPanel> {
+    let mut by_run: BTreeMap<&str, RunPoints> = BTreeMap::new();
+    for (id, p) in &results.predictions {
+        let entry = by_run.entry(id).or_default();
+        match (p.split.as_str(), p.input, p.target, p.mean, p.std) {
+            ("test", Some(x), Some(y), _, _) => entry.0.push((x, y)),
+            ("grid", Some(x), _, Some(m), Some(s)) => entry.1.push((x, m, s)),
+            _ => {}
+        }
+    }
+    groups(results)
+        .into_iter()
+        .enumerate()
+        .filter_map(|(group, g)| {
+            let run = g
+                .runs
+                .iter()
+                .filter(|r| {
+                    by_run
+                        .get(r.run_id.as_str())
+                        .is_some_and(|d| !d.1.is_empty())
+                })
+                .min_by_key(|r| (r.seed, r.split))?;
+            let (points, mut grid) = by_run[run.run_id.as_str()].clone();
+            grid.sort_by(|a, b| a.0.total_cmp(&b.0));
+            Some(BandPanel {
+                label: g.label,
+                group,
+                seed: run.seed,
+                points,
+                grid,
+            })
+        })
+        .collect()
+}
+
+/// Axis range [lo, hi] of the finite values, padded by 5 %; a degenerate range is widened.
+fn padded_range(values: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
+    let (lo, hi) = values
+        .filter(|v| v.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+            (lo.min(v), hi.max(v))
+        });
+    if lo > hi {
+        return None;
+    }
+    let span = hi - lo;
+    let pad = if span > 0.0 {
+        0.05 * span
+    } else {
+        0.1 * lo.abs().max(1.0)
+    };
+    Some((lo - pad, hi + pad))
+}
+
+/// The y range: all central values, extended by the band edges but at most by half the central
+/// span on each side, so one wide band cannot flatten every line.
+fn y_range(
+    central: impl Iterator<Item = f64> + Clone,
+    band: impl Iterator<Item = f64>,
+) -> Option<(f64, f64)> {
+    let (clo, chi) = padded_range(central)?;
+    let reach = 0.5 * (chi - clo);
+    let (blo, bhi) = padded_range(band).unwrap_or((clo, chi));
+    Some((blo.max(clo - reach).min(clo), bhi.min(chi + reach).max(chi)))
+}
+
+/// How a legend entry is drawn.
+#[derive(Clone, Copy)]
+enum Key {
+    Line(RGBColor),
+    Band(RGBColor),
+    Dot(RGBColor),
+}
+
+const LEGEND_FONT: u32 = 15;
+const LEGEND_ROW: u32 = 24;
+const LEGEND_SAMPLE: i32 = 26;
+
+/// Legend rows (entry indices) and each entry's width in pixels.
+struct LegendLayout {
+    rows: Vec<Vec<usize>>,
+    widths: Vec<u32>,
+}
+
+/// Lays legend entries out in centred rows across `width`: the rows (entry indices) and each
+/// entry's width in pixels.
+fn legend_rows<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    entries: &[(String, Key)],
+    width: u32,
+) -> Result<LegendLayout, DrawingAreaErrorKind<DB::ErrorType>> {
+    let style: TextStyle = (FONT, LEGEND_FONT).into_text_style(area);
+    let widths = entries
+        .iter()
+        .map(|(label, _)| {
+            let (w, _) = area.estimate_text_size(label, &style)?;
+            Ok(LEGEND_SAMPLE as u32 + 8 + w + 28)
+        })
+        .collect::<Result<Vec<u32>, _>>()?;
+    let mut rows: Vec<Vec<usize>> = vec![Vec::new()];
+    let mut used = 0;
+    for (i, &w) in widths.iter().enumerate() {
+        let row = rows.last_mut().expect("rows start non-empty");
+        if !row.is_empty() && used + w > width.saturating_sub(40) {
+            rows.push(vec![i]);
+            used = w;
+        } else {
+            row.push(i);
+            used += w;
+        }
+    }
+    Ok(LegendLayout { rows, widths })
+}
+
+/// Splits a legend strip off the top of `body`, draws the entries there (one shared legend for
+/// all panels, so no legend ever covers data) and returns the area left for the panels.
+fn with_legend<DB: DrawingBackend>(
+    body: DrawingArea<DB, Shift>,
+    entries: &[(String, Key)],
+) -> Result<DrawingArea<DB, Shift>, DrawingAreaErrorKind<DB::ErrorType>> {
+    let (width, _) = body.dim_in_pixel();
+    let LegendLayout { rows, widths } = legend_rows(&body, entries, width)?;
+    let height = rows.len() as u32 * LEGEND_ROW + 6;
+    let (strip, rest) = body.split_vertically(height);
+    let style: TextStyle = (FONT, LEGEND_FONT).into_text_style(&strip);
+    let style = style.pos(Pos::new(HPos::Left, VPos::Center));
+    for (r, row) in rows.iter().enumerate() {
+        let total: u32 = row.iter().map(|&i| widths[i]).sum();
+        let mut x = (width.saturating_sub(total) / 2) as i32;
+        let y = (r as u32 * LEGEND_ROW + LEGEND_ROW / 2 + 3) as i32;
+        for &i in row {
+            let (label, key) = &entries[i];
+            match *key {
+                Key::Line(c) => strip.draw(&PathElement::new(
+                    vec![(x, y), (x + LEGEND_SAMPLE, y)],
+                    c.stroke_width(3),
+                ))?,
+                Key::Band(c) => strip.draw(&Rectangle::new(
+                    [(x, y - 7), (x + LEGEND_SAMPLE, y + 7)],
+                    c.mix(0.3).filled(),
+                ))?,
+                Key::Dot(c) => strip.draw(&Circle::new(
+                    (x + LEGEND_SAMPLE / 2, y),
+                    4,
+                    c.mix(0.6).filled(),
+                ))?,
+            }
+            strip.draw(&Text::new(
+                label.as_str(),
+                (x + LEGEND_SAMPLE + 8, y),
+                style.clone(),
+            ))?;
+            x += widths[i] as i32;
+        }
+    }
+    Ok(rest)
+}
+
+/// Tick label decimals for an axis spanning `span`: enough to tell ~10 ticks apart.
+fn tick_decimals(span: f64) -> usize {
+    if span > 0.0 && span.is_finite() {
+        (1 - span.log10().floor() as i64).clamp(0, 8) as usize
+    } else {
+        2
+    }
+}
+
+fn draw_err<E: std::error::Error + Send + Sync>(
+    path: &Path,
+) -> impl Fn(DrawingAreaErrorKind<E>) -> Error + '_ {
+    move |e| Error::Report(format!("{}: cannot draw the plot: {e}", path.display()))
+}
+
+/// Grid of `n` panels: (rows, columns) with at most `max_cols` columns.
+fn grid_shape(n: usize, max_cols: usize) -> (usize, usize) {
+    let cols = n.clamp(1, max_cols);
+    (n.div_ceil(cols), cols)
+}
+
+fn draw_curves<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    panels: &[CurvePanel],
+    path: &Path,
+) -> Result<(), Error> {
+    let err = draw_err(path);
+    root.fill(&WHITE).map_err(&err)?;
+    let body = root
+        .margin(10, 6, 6, 6)
+        .titled(title, (FONT, 22))
+        .map_err(&err)?;
+    // One legend for all panels; a group keeps its colour in every panel and plot.
+    let labels: Vec<(String, Key)> = panels
+        .iter()
+        .flat_map(|p| p.curves.iter().map(|c| (c.group, c.label.as_str())))
+        .collect::<BTreeMap<usize, &str>>()
+        .into_iter()
+        .map(|(g, label)| (label.to_string(), Key::Line(color(g))))
+        .collect();
+    let body = with_legend(body, &labels).map_err(&err)?;
+    let (rows, cols) = grid_shape(panels.len(), 2);
+    for (area, panel) in body.split_evenly((rows, cols)).iter().zip(panels) {
+        let pts = || panel.curves.iter().flat_map(|c| c.points.iter());
+        let (e0, e1) = pts().fold((i64::MAX, i64::MIN), |(a, b), p| {
+            (a.min(p.epoch), b.max(p.epoch))
+        });
+        // Few epochs are drawn with markers: pad one epoch so edge markers are whole.
+        let (e0, e1) = if e0 == e1 || e1 - e0 < 25 {
+            (e0 - 1, e1 + 1)
+        } else {
+            (e0, e1)
+        };
+        let (y0, y1) = y_range(
+            pts().map(|p| p.mean),
+            pts().flat_map(|p| [p.mean - p.std, p.mean + p.std]),
+        )
+        .unwrap_or((0.0, 1.0));
+        let clamp = |v: f64| v.clamp(y0, y1);
+        let mut chart = ChartBuilder::on(area)
+            .caption(&panel.metric, (FONT, 18))
+            .margin(14)
+            .x_label_area_size(48)
+            .y_label_area_size(72)
+            .build_cartesian_2d(e0..e1, y0..y1)
+            .map_err(&err)?;
+        let decimals = tick_decimals(y1 - y0);
+        let y_fmt = |v: &f64| format!("{v:.decimals$}");
+        chart
+            .configure_mesh()
+            .x_desc("epoch")
+            .y_desc(panel.metric.as_str())
+            .label_style((FONT, 14))
+            .axis_desc_style((FONT, 15))
+            .light_line_style(RGBColor(242, 242, 242))
+            .max_light_lines(1)
+            .bold_line_style(RGBColor(215, 215, 215))
+            .x_labels(10)
+            .y_labels(8)
+            .y_label_formatter(&y_fmt)
+            .draw()
+            .map_err(&err)?;
+        // Bands first, then every line on top, so no band hides a line.
+        for curve in &panel.curves {
+            let finite: Vec<&CurvePoint> = curve
+                .points
+                .iter()
+                .filter(|p| p.mean.is_finite() && p.std.is_finite())
+                .collect();
+            if finite.len() > 1 && finite.iter().any(|p| p.std > 0.0) {
+                let band: Vec<(i64, f64)> = finite
+                    .iter()
+                    .map(|p| (p.epoch, clamp(p.mean + p.std)))
+                    .chain(
+                        finite
+                            .iter()
+                            .rev()
+                            .map(|p| (p.epoch, clamp(p.mean - p.std))),
+                    )
+                    .collect();
+                chart
+                    .draw_series(std::iter::once(Polygon::new(
+                        band,
+                        color(curve.group).mix(0.16).filled(),
+                    )))
+                    .map_err(&err)?;
+            }
+        }
+        for curve in &panel.curves {
+            let c = color(curve.group);
+            let line: Vec<(i64, f64)> = curve
+                .points
+                .iter()
+                .filter(|p| p.mean.is_finite())
+                .map(|p| (p.epoch, clamp(p.mean)))
+                .collect();
+            let markers = line.len() <= 25;
+            chart
+                .draw_series(LineSeries::new(line.iter().copied(), c.stroke_width(2)))
+                .map_err(&err)?;
+            if markers {
+                chart
+                    .draw_series(line.iter().map(|&p| Circle::new(p, 3, c.filled())))
+                    .map_err(&err)?;
+            }
+        }
+    }
+    root.present().map_err(&err)
+}
+
+fn draw_bands<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    panels: &[BandPanel],
+    path: &Path,
+) -> Result<(), Error> {
+    let err = draw_err(path);
+    root.fill(&WHITE).map_err(&err)?;
+    let body = root
+        .margin(10, 6, 6, 6)
+        .titled(title, (FONT, 22))
+        .map_err(&err)?;
+    let (rows, cols) = grid_shape(panels.len(), 3);
+    // Shared axes, so panels compare at a glance.
+    let xs = || {
+        panels.iter().flat_map(|p| {
+            p.points
+                .iter()
+                .map(|q| q.0)
+                .chain(p.grid.iter().map(|g| g.0))
+        })
+    };
+    let (x0, x1) = padded_range(xs()).unwrap_or((0.0, 1.0));
+    let (y0, y1) = y_range(
+        panels.iter().flat_map(|p| {
+            p.points
+                .iter()
+                .map(|q| q.1)
+                .chain(p.grid.iter().map(|g| g.1))
+        }),
+        panels.iter().flat_map(|p| {
+            p.grid
+                .iter()
+                .flat_map(|g| [g.1 - 2.0 * g.2, g.1 + 2.0 * g.2])
+        }),
+    )
+    .unwrap_or((0.0, 1.0));
+    let clamp = |v: f64| v.clamp(y0, y1);
+    let (xd, yd) = (tick_decimals(x1 - x0), tick_decimals(y1 - y0));
+    let x_fmt = |v: &f64| format!("{v:.xd$}");
+    let y_fmt = |v: &f64| format!("{v:.yd$}");
+    let grey = RGBColor(90, 90, 90);
+    let keys = [
+        ("predictive mean".to_string(), Key::Line(grey)),
+        ("mean ± 2 std".to_string(), Key::Band(grey)),
+        ("test data".to_string(), Key::Dot(BLACK)),
+    ];
+    let body = with_legend(body, &keys).map_err(&err)?;
+    for (area, panel) in body.split_evenly((rows, cols)).iter().zip(panels) {
+        let c = color(panel.group);
+        let mut chart = ChartBuilder::on(area)
+            .caption(format!("{} (seed {})", panel.label, panel.seed), (FONT, 17))
+            .margin(12)
+            .x_label_area_size(44)
+            .y_label_area_size(60)
+            .build_cartesian_2d(x0..x1, y0..y1)
+            .map_err(&err)?;
+        chart
+            .configure_mesh()
+            .x_desc("x")
+            .y_desc("y")
+            .label_style((FONT, 13))
+            .axis_desc_style((FONT, 14))
+            .light_line_style(RGBColor(242, 242, 242))
+            .max_light_lines(1)
+            .bold_line_style(RGBColor(218, 218, 218))
+            .x_labels(7)
+            .y_labels(7)
+            .x_label_formatter(&x_fmt)
+            .y_label_formatter(&y_fmt)
+            .draw()
+            .map_err(&err)?;
+        let grid: Vec<&(f64, f64, f64)> = panel
+            .grid
+            .iter()
+            .filter(|g| g.0.is_finite() && g.1.is_finite() && g.2.is_finite())
+            .collect();
+        let band: Vec<(f64, f64)> = grid
+            .iter()
+            .map(|g| (g.0, clamp(g.1 + 2.0 * g.2)))
+            .chain(grid.iter().rev().map(|g| (g.0, clamp(g.1 - 2.0 * g.2))))
+            .collect();
+        chart
+            .draw_series(std::iter::once(Polygon::new(band, c.mix(0.22).filled())))
+            .map_err(&err)?;
+        chart
+            .draw_series(
+                panel
+                    .points
+                    .iter()
+                    .filter(|p| p.0.is_finite() && p.1.is_finite())
+                    .map(|&(x, y)| Circle::new((x, clamp(y)), 2, BLACK.mix(0.6).filled())),
+            )
+            .map_err(&err)?;
+        chart
+            .draw_series(LineSeries::new(
+                grid.iter().map(|g| (g.0, clamp(g.1))),
+                c.stroke_width(2),
+            ))
+            .map_err(&err)?;
+    }
+    root.present().map_err(&err)
+}
+
+/// Writes `<stem>.png` and `<stem>.svg` in `out_dir` through temporary files and renames.
+fn write_png_svg(
+    out_dir: &Path,
+    stem: &str,
+    draw: impl Fn(&Path, Option<&mut String>) -> Result<(), Error>,
+) -> Result<Vec<PathBuf>, Error> {
+    register_font()?;
+    let io = |path: &Path, e: std::io::Error| {
+        Error::Report(format!("{}: cannot write: {e}", path.display()))
+    };
+    let png = out_dir.join(format!("{stem}.png"));
+    // The bitmap encoder picks the format from the extension, so the temporary name keeps `.png`.
+    let png_tmp = out_dir.join(format!(".tmp-{stem}.png"));
+    draw(&png_tmp, None)?;
+    fs::rename(&png_tmp, &png).map_err(|e| io(&png, e))?;
+    let svg = out_dir.join(format!("{stem}.svg"));
+    let mut text = String::new();
+    draw(&svg, Some(&mut text))?;
+    let svg_tmp = out_dir.join(format!(".tmp-{stem}.svg"));
+    fs::write(&svg_tmp, text).map_err(|e| io(&svg_tmp, e))?;
+    fs::rename(&svg_tmp, &svg).map_err(|e| io(&svg, e))?;
+    Ok(vec![png, svg])
+}
+
+/// Writes `learning_curves.png` and `.svg`: one panel per `split.metric` (two columns), one line
+/// per (method, variant) with a ±1 std band. Returns the files written.
+pub fn write_learning_curves(
+    out_dir: &Path,
+    title: &str,
+    panels: &[CurvePanel],
+) -> Result<Vec<PathBuf>, Error> {
+    let (rows, cols) = grid_shape(panels.len(), 2);
+    let size = if cols == 1 {
+        (900, 40 + 560 * rows as u32)
+    } else {
+        (1300, 40 + 520 * rows as u32)
+    };
+    write_png_svg(out_dir, "learning_curves", |path, svg| match svg {
+        None => draw_curves(
+            &BitMapBackend::new(path, size).into_drawing_area(),
+            title,
+            panels,
+            path,
+        ),
+        Some(s) => draw_curves(
+            &SVGBackend::with_string(s, size).into_drawing_area(),
+            title,
+            panels,
+            path,
+        ),
+    })
+}
+
+/// Writes `uncertainty_1d.png` and `.svg`: one panel per (method, variant) (up to three
+/// columns), shared axes, test points, predictive mean and ±2 std band.
+pub fn write_uncertainty_1d(
+    out_dir: &Path,
+    title: &str,
+    panels: &[BandPanel],
+) -> Result<Vec<PathBuf>, Error> {
+    let (rows, cols) = grid_shape(panels.len(), 3);
+    let size = match cols {
+        1 => (900, 40 + 560 * rows as u32),
+        2 => (1200, 40 + 480 * rows as u32),
+        _ => (1500, 40 + 440 * rows as u32),
+    };
+    write_png_svg(out_dir, "uncertainty_1d", |path, svg| match svg {
+        None => draw_bands(
+            &BitMapBackend::new(path, size).into_drawing_area(),
+            title,
+            panels,
+            path,
+        ),
+        Some(s) => draw_bands(
+            &SVGBackend::with_string(s, size).into_drawing_area(),
+            title,
+            panels,
+            path,
+        ),
+    })
+}

@@ -1,0 +1,465 @@
+//! Plan → runs in parallel → Parquet parts → merged results → report.
+//!
+//! Each run is independent and seeded from its configuration, so the results do not depend on
+//! `--jobs`, the order runs finish in, shards, or resumption. A run that diverges or panics is
+//! recorded as `failed` with its reason and the batch goes on. A part is written atomically when
+//! its run finishes, so an interrupted batch leaves only complete parts and `--resume` continues.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::IsTerminal;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rayon::prelude::*;
+
+use crate::data::{self, Dataset, Prepared};
+use crate::error::{DataError, Error, Result, StoreError};
+use crate::method::{self, Grid, RunError, RunInput};
+use crate::rng::rng_from_seed;
+use crate::spec::{DataConfig, DataSourceKind, Experiment, RunConfig, RunSpec};
+use crate::store::{self, RunOutput, RunRecord, RunStatus};
+
+/// How to execute a plan.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    /// Root under which `results/<name>/` and `reports/<name>/` are written.
+    pub root: PathBuf,
+    /// Runs executed at once (each single-threaded when more than one).
+    pub jobs: usize,
+    /// Skip runs whose part is already complete with status `ok`.
+    pub resume: bool,
+    /// Run only shard K of N (1-based K).
+    pub shard: Option<(usize, usize)>,
+    /// Show a progress bar (plain lines when stderr is not a terminal).
+    pub progress: bool,
+    /// Render the report after the batch.
+    pub report: bool,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            root: PathBuf::from("."),
+            jobs: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            resume: false,
+            shard: None,
+            progress: true,
+            report: true,
+        }
+    }
+}
+
+/// What a batch did.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BatchSummary {
+    pub planned: usize,
+    /// Runs of this shard.
+    pub selected: usize,
+    /// Already complete (`--resume`).
+    pub skipped: usize,
+    pub ok: usize,
+    pub failed: usize,
+    pub cancelled: bool,
+    pub results_dir: PathBuf,
+    pub report_dir: Option<PathBuf>,
+}
+
+/// `results/<name>` under a root.
+pub fn results_dir(root: &Path, name: &str) -> PathBuf {
+    root.join("results").join(name)
+}
+
+/// `reports/<name>` under a root.
+pub fn report_dir(root: &Path, name: &str) -> PathBuf {
+    root.join("reports").join(name)
+}
+
+/// Whether run `run_id` belongs to shard `k` of `n` (1-based): its id, a hash, modulo n. The same
+/// run lands in the same shard on every machine, even after the plan is extended.
+pub fn in_shard(run_id: &str, k: usize, n: usize) -> bool {
+    let hash = u64::from_str_radix(run_id, 16).unwrap_or(0);
+    (hash % n as u64) as usize == k - 1
+}
+
+/// Draws or reads the data set a data section names. Toy generators use the experiment's data
+/// seed, so every run of an experiment sees the same data.
+pub fn load_dataset(config: &DataConfig, seed: u64) -> Result<Dataset, DataError> {
+    let mut rng = rng_from_seed(seed);
+    let n = config.n.unwrap_or(0);
+    let noise = config.noise.unwrap_or(0.0);
+    Ok(match config.source {
+        DataSourceKind::Csv => {
+            let path = config
+                .path
+                .as_ref()
+                .ok_or_else(|| DataError::Invalid("data.path is missing".into()))?;
+            let target = config
+                .target
+                .as_deref()
+                .ok_or_else(|| DataError::Invalid("data.target is missing".into()))?;
+            data::load_csv(path, target, config.task())?
+        }
+        DataSourceKind::ToyGap1d => data::toy_gap_1d(n, noise, &mut rng),
+        DataSourceKind::TwoMoons => data::two_moons(n, noise, &mut rng),
+        DataSourceKind::Spirals => data::spirals(n, config.classes.unwrap_or(3), noise, &mut rng),
+    })
+}
+
+/// Data sets of a plan, loaded once each (keyed by the data section and its seed).
+pub struct DataCache {
+    sets: BTreeMap<String, Arc<Dataset>>,
+}
+
+impl DataCache {
+    /// Loads every distinct data set the runs use; a missing or malformed file is an error here,
+    /// before any run starts.
+    pub fn load(runs: &[RunSpec]) -> Result<Self, DataError> {
+        let mut sets = BTreeMap::new();
+        for run in runs {
+            let key = Self::key(&run.config);
+            if !sets.contains_key(&key) {
+                let set = load_dataset(&run.config.data, run.config.data_seed())?;
+                sets.insert(key, Arc::new(set));
+            }
+        }
+        Ok(DataCache { sets })
+    }
+
+    fn key(config: &RunConfig) -> String {
+        format!(
+            "{}#{}",
+            serde_json::to_string(&config.data).unwrap_or_default(),
+            config.data_seed()
+        )
+    }
+
+    /// The data set of a run.
+    pub fn get(&self, config: &RunConfig) -> &Dataset {
+        &self.sets[&Self::key(config)]
+    }
+
+    /// The standardised train/valid/test parts of a run's split.
+    pub fn prepare(&self, config: &RunConfig) -> Result<Prepared, DataError> {
+        let set = self.get(config);
+        let split = data::make_split(
+            set.len(),
+            &config.data.split,
+            config.split as usize,
+            config.split_seed(),
+        )?;
+        Ok(data::prepare(set, &split, config.data.standardize))
+    }
+}
+
+/// Runs an experiment's plan (or one shard of it), merges the parts and renders the report.
+pub fn run(
+    experiment: &Experiment,
+    options: &RunOptions,
+    cancel: &AtomicBool,
+) -> Result<BatchSummary> {
+    let results = results_dir(&options.root, &experiment.name);
+    let parts = results.join("parts");
+    std::fs::create_dir_all(&parts).map_err(|e| io_error(&parts, e))?;
+    let data = DataCache::load(&experiment.runs)?;
+
+    let planned: BTreeSet<&str> = experiment.runs.iter().map(|r| r.run_id.as_str()).collect();
+    retire_stale_parts(&results, &planned)?;
+    let done = if options.resume {
+        store::completed_runs(&results)?
+    } else {
+        BTreeMap::new()
+    };
+    let selected: Vec<&RunSpec> = experiment
+        .runs
+        .iter()
+        .filter(|r| options.shard.is_none_or(|(k, n)| in_shard(&r.run_id, k, n)))
+        .collect();
+    let todo: Vec<&RunSpec> = selected
+        .iter()
+        .copied()
+        .filter(|r| done.get(&r.run_id) != Some(&RunStatus::Ok))
+        .collect();
+
+    let started = SystemTime::now();
+    write_text(&results.join("spec.toml"), &experiment.resolved_toml)?;
+
+    let jobs = options.jobs.max(1);
+    // One BLAS thread per run when runs share the cores; a lone run may use them all.
+    crate::nn::set_blas_threads(if jobs > 1 && todo.len() > 1 { 1 } else { jobs });
+
+    let total_epochs: u64 = todo.iter().map(|r| r.config.train.epochs as u64).sum();
+    let bar = progress_bar(options.progress, total_epochs);
+    let finished = AtomicUsize::new(0);
+    let failed = AtomicUsize::new(0);
+    let cancelled = AtomicBool::new(false);
+    let first_error: Mutex<Option<Error>> = Mutex::new(None);
+
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs)
+        .build()
+        .map_err(|e| Error::Other(format!("cannot start {jobs} worker threads: {e}")))?;
+    install_quiet_run_panics();
+    pool.install(|| {
+        todo.par_iter().for_each(|run| {
+            if cancel.load(Ordering::Relaxed) {
+                cancelled.store(true, Ordering::Relaxed);
+                return;
+            }
+            let tick = || bar.inc(1);
+            let outcome = execute_run(run, &data, cancel, &tick);
+            let output = match outcome {
+                Some(output) => output,
+                None => {
+                    cancelled.store(true, Ordering::Relaxed);
+                    return;
+                }
+            };
+            if output.record.status == RunStatus::Failed {
+                failed.fetch_add(1, Ordering::Relaxed);
+            }
+            let n = finished.fetch_add(1, Ordering::Relaxed) + 1;
+            let line = describe(&output, n, todo.len());
+            if bar.is_hidden() {
+                if options.progress {
+                    eprintln!("{line}");
+                }
+            } else {
+                bar.println(line);
+            }
+            if let Err(e) = store::write_part(&results, &output) {
+                first_error
+                    .lock()
+                    .expect("no panics hold this lock")
+                    .get_or_insert(e.into());
+            }
+        });
+    });
+    bar.finish_and_clear();
+    if let Some(e) = first_error.into_inner().expect("no panics hold this lock") {
+        return Err(e);
+    }
+
+    store::merge(&results)?;
+    write_manifest(&results, started)?;
+    let report = if options.report && options.shard.is_none() {
+        let dir = report_dir(&options.root, &experiment.name);
+        crate::report::write_report(&results, &dir)?;
+        Some(dir)
+    } else {
+        None
+    };
+    let failed = failed.into_inner();
+    Ok(BatchSummary {
+        planned: experiment.runs.len(),
+        selected: selected.len(),
+        skipped: selected.len() - todo.len(),
+        ok: finished.into_inner() - failed,
+        failed,
+        cancelled: cancelled.into_inner() || cancel.load(Ordering::Relaxed),
+        results_dir: results,
+        report_dir: report,
+    })
+}
+
+/// Executes one run and builds its record. `None` when the user cancelled it (nothing is written).
+fn execute_run(
+    run: &RunSpec,
+    data: &DataCache,
+    cancel: &AtomicBool,
+    on_epoch: &(dyn Fn() + Sync),
+) -> Option<RunOutput> {
+    let start = Instant::now();
+    let config = &run.config;
+    IN_RUN.with(|flag| flag.set(true));
+    let result = catch_unwind(AssertUnwindSafe(
+        || -> Result<method::MethodOutput, RunError> {
+            let prepared = data
+                .prepare(config)
+                .map_err(|e| RunError::Failed(e.to_string()))?;
+            let grid = Grid::for_1d(&prepared);
+            method::execute(&RunInput {
+                config,
+                data: &prepared,
+                grid: grid.as_ref(),
+                cancel,
+                on_epoch,
+            })
+        },
+    ))
+    .unwrap_or_else(|panic| {
+        Err(RunError::Failed(format!(
+            "panicked: {}",
+            panic_text(&panic)
+        )))
+    });
+    IN_RUN.with(|flag| flag.set(false));
+    let (status, error, output) = match result {
+        Ok(output) => (RunStatus::Ok, None, output),
+        Err(RunError::Cancelled) => return None,
+        Err(e) => (RunStatus::Failed, Some(e.to_string()), Default::default()),
+    };
+    Some(RunOutput {
+        record: RunRecord {
+            run_id: run.run_id.clone(),
+            experiment: config.experiment.clone(),
+            method: config.method.clone(),
+            variant: config.variant.clone(),
+            seed: config.seed,
+            split: config.split,
+            status,
+            error,
+            duration_s: start.elapsed().as_secs_f64(),
+            n_params: output.n_params,
+            n_samples: output.n_samples,
+            config: serde_json::to_string(config).expect("a run configuration serialises"),
+        },
+        metrics: output.metrics,
+        predictions: output.predictions,
+    })
+}
+
+fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".into())
+}
+
+/// One line per finished run: `[3/9] adam default seed 1 split 0: ok in 1.2 s, test.rmse 0.53`.
+fn describe(output: &RunOutput, n: usize, total: usize) -> String {
+    let r = &output.record;
+    let variant = if r.variant == "default" {
+        String::new()
+    } else {
+        format!(" [{}]", r.variant)
+    };
+    let status = match (&r.status, &r.error) {
+        (RunStatus::Ok, _) => {
+            let last_test = output
+                .metrics
+                .iter()
+                .rev()
+                .find(|m| m.split == "test")
+                .map(|m| format!(", test.{} {:.4}", m.metric, m.value))
+                .unwrap_or_default();
+            format!("ok in {:.1} s{last_test}", r.duration_s)
+        }
+        (RunStatus::Failed, e) => format!("FAILED: {}", e.as_deref().unwrap_or("")),
+    };
+    format!(
+        "[{n}/{total}] {}{variant} seed {} split {}: {status}",
+        r.method, r.seed, r.split
+    )
+}
+
+fn progress_bar(show: bool, total_epochs: u64) -> ProgressBar {
+    if !show || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(total_epochs), ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} epochs  {elapsed_precise} elapsed, ETA {eta}",
+        )
+        .expect("a valid progress template"),
+    );
+    bar
+}
+
+thread_local! {
+    /// True while this thread executes a run, whose panics are caught and recorded.
+    static IN_RUN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Silences the panic message of a panic inside a run (it is caught and recorded as the run's
+/// failure reason; printing it over the progress bar would only add noise). Panics elsewhere
+/// reach the hook that was installed before.
+fn install_quiet_run_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !IN_RUN.with(|flag| flag.get()) {
+                previous(info);
+            }
+        }));
+    });
+}
+
+/// Moves parts whose run is not in the current plan (the spec changed) to `parts-stale/`, so the
+/// merged tables show only the runs of the spec as it is now, and nothing written is lost.
+fn retire_stale_parts(results: &Path, planned: &BTreeSet<&str>) -> Result<()> {
+    let completed = store::completed_runs(results)?;
+    let stale: Vec<&String> = completed
+        .keys()
+        .filter(|id| !planned.contains(id.as_str()))
+        .collect();
+    if stale.is_empty() {
+        return Ok(());
+    }
+    let parts = results.join("parts");
+    let retired = results.join("parts-stale");
+    std::fs::create_dir_all(&retired).map_err(|e| io_error(&retired, e))?;
+    let entries = std::fs::read_dir(&parts).map_err(|e| io_error(&parts, e))?;
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().to_string();
+        if stale.iter().any(|id| name.starts_with(id.as_str())) {
+            let to = retired.join(&name);
+            std::fs::rename(entry.path(), &to).map_err(|e| io_error(&to, e))?;
+        }
+    }
+    eprintln!(
+        "{} finished run(s) are not in the plan any more (the spec changed): moved to {}",
+        stale.len(),
+        retired.display()
+    );
+    Ok(())
+}
+
+fn io_error(path: &Path, e: std::io::Error) -> Error {
+    Error::Store(StoreError::Io {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
+}
+
+/// Writes a small text file atomically (temporary name, then rename).
+pub fn write_text(path: &Path, text: &str) -> Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, text).map_err(|e| io_error(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| io_error(path, e))
+}
+
+fn unix_seconds(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+fn write_manifest(results: &Path, started: SystemTime) -> Result<()> {
+    let git_revision = std::process::Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
+    let host = std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_default();
+    let manifest = serde_json::json!({
+        "bayeslab_version": env!("CARGO_PKG_VERSION"),
+        "results_format": store::FORMAT_VERSION,
+        "git_revision": git_revision,
+        "host": host,
+        "start_unix_s": unix_seconds(started),
+        "end_unix_s": unix_seconds(SystemTime::now()),
+        "command_line": std::env::args().collect::<Vec<_>>(),
+    });
+    write_text(
+        &results.join("manifest.json"),
+        &serde_json::to_string_pretty(&manifest).expect("json serialises"),
+    )
+}

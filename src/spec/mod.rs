@@ -1,0 +1,867 @@
+//! Experiment files: TOML in, a validated plan of runs out.
+//!
+//! The flow: parse the text ([`toml::Table`]), apply `--set` overrides, expand the `[sweep]` into
+//! variants, merge each method's `model`/`train` overrides over the shared sections, deserialise
+//! into typed configurations (unknown keys refused, the key path in every error), check every
+//! range, and list one [`RunSpec`] per (variant, method, split, seed). Nothing here trains or
+//! writes; the runner never sees an unchecked value.
+
+pub mod overrides;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use toml::{Table, Value};
+
+use crate::data::{SplitConfig, Task};
+use crate::error::SpecError;
+use crate::nn::{Activation, HeadKind, Init};
+use crate::optim::{OptimizerConfig, Schedule};
+use crate::report::ReportOptions;
+use crate::rng::derive_seed;
+
+/// The shipped quickstart experiment, embedded so `bayeslab run` works with no file at hand.
+pub const QUICKSTART: &str = include_str!("../../experiments/quickstart.toml");
+
+/// Where the data come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DataSourceKind {
+    /// A CSV file with a header (`path`, `target`).
+    Csv,
+    /// 1-D regression with a gap in the inputs (`n`, `noise`).
+    #[serde(rename = "toy_gap_1d")]
+    ToyGap1d,
+    /// Two interleaved half circles, 2 classes (`n`, `noise`).
+    TwoMoons,
+    /// K-arm spirals (`n`, `classes`, `noise`).
+    Spirals,
+}
+
+/// The `[data]` section.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataConfig {
+    /// A label for the data set (names sweep variants: `data=boston`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub source: DataSourceKind,
+    /// CSV path, relative to the current directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<PathBuf>,
+    /// CSV target column.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// Regression or classification; toy sources imply theirs, CSV defaults to regression.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task: Option<Task>,
+    /// Number of rows a toy generator draws.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub n: Option<usize>,
+    /// Noise level of a toy generator.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub noise: Option<f64>,
+    /// Number of classes (spirals).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub classes: Option<usize>,
+    #[serde(default = "default_split")]
+    pub split: SplitConfig,
+    /// Standardise inputs (and regression targets) with statistics of the training part.
+    #[serde(default = "yes")]
+    pub standardize: bool,
+}
+
+fn default_split() -> SplitConfig {
+    SplitConfig::Random {
+        valid: 0.1,
+        test: 0.1,
+        repeats: 1,
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl DataConfig {
+    /// The task, resolved from the source when not given.
+    pub fn task(&self) -> Task {
+        match (self.task, self.source) {
+            (Some(task), _) => task,
+            (None, DataSourceKind::TwoMoons | DataSourceKind::Spirals) => Task::Classification,
+            (None, _) => Task::Regression,
+        }
+    }
+
+    /// Fills every default so the resolved configuration (and so the run id) says what ran.
+    fn resolve(&mut self) {
+        self.task = Some(self.task());
+        match self.source {
+            DataSourceKind::Csv => {}
+            DataSourceKind::ToyGap1d => {
+                self.n.get_or_insert(160);
+                self.noise.get_or_insert(3.0);
+            }
+            DataSourceKind::TwoMoons => {
+                self.n.get_or_insert(400);
+                self.noise.get_or_insert(0.1);
+            }
+            DataSourceKind::Spirals => {
+                self.n.get_or_insert(600);
+                self.noise.get_or_insert(0.2);
+                self.classes.get_or_insert(3);
+            }
+        }
+    }
+
+    fn validate(&self, err: &impl Fn(&str, String) -> SpecError) -> Result<(), SpecError> {
+        let toy = self.source != DataSourceKind::Csv;
+        if toy {
+            for (key, given) in [
+                ("path", self.path.is_some()),
+                ("target", self.target.is_some()),
+            ] {
+                if given {
+                    return Err(err(
+                        &format!("data.{key}"),
+                        "only a csv source reads a file; remove this key or set source = \"csv\""
+                            .into(),
+                    ));
+                }
+            }
+            if self.n.is_some_and(|n| n < 10) {
+                return Err(err(
+                    "data.n",
+                    format!("must be >= 10, got {}", self.n.unwrap_or(0)),
+                ));
+            }
+            if let Some(noise) = self.noise
+                && !(noise >= 0.0 && noise.is_finite())
+            {
+                return Err(err("data.noise", format!("must be >= 0, got {noise}")));
+            }
+        } else {
+            for (key, given) in [("n", self.n.is_some()), ("noise", self.noise.is_some())] {
+                if given {
+                    return Err(err(
+                        &format!("data.{key}"),
+                        "only toy sources draw data; remove this key for a csv source".into(),
+                    ));
+                }
+            }
+            let path = self.path.as_ref().ok_or_else(|| {
+                err(
+                    "data.path",
+                    "a csv source needs `path = \"data/uci/boston_housing.csv\"`".into(),
+                )
+            })?;
+            if self.target.is_none() {
+                return Err(err(
+                    "data.target",
+                    "a csv source needs the target column, e.g. `target = \"medv\"`".into(),
+                ));
+            }
+            if !path.is_file() {
+                return Err(err(
+                    "data.path",
+                    format!(
+                        "no such file: {} (relative paths start at the current directory {}); \
+                         data/README.md says how to obtain the data sets",
+                        path.display(),
+                        std::env::current_dir()
+                            .map(|d| d.display().to_string())
+                            .unwrap_or_default()
+                    ),
+                ));
+            }
+        }
+        match (self.source, self.classes) {
+            (DataSourceKind::Spirals, Some(k)) if k < 2 => {
+                return Err(err("data.classes", format!("must be >= 2, got {k}")));
+            }
+            (DataSourceKind::Spirals, _) | (_, None) => {}
+            (_, Some(_)) => {
+                return Err(err(
+                    "data.classes",
+                    "only the spirals source takes `classes`".into(),
+                ));
+            }
+        }
+        if self.source != DataSourceKind::Csv
+            && let Some(task) = self.task
+            && task != self.task()
+        {
+            return Err(err("data.task", "a toy source fixes its own task".into()));
+        }
+        self.split
+            .validate()
+            .map_err(|(key, message)| err(&format!("data.split.{key}"), message))
+    }
+}
+
+/// The network family.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelKind {
+    Mlp,
+}
+
+/// The `[model]` section (a method may override any key).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelConfig {
+    #[serde(default = "default_model_kind")]
+    pub kind: ModelKind,
+    /// Widths of the hidden layers.
+    #[serde(default = "default_hidden")]
+    pub hidden: Vec<usize>,
+    #[serde(default = "default_activation")]
+    pub activation: Activation,
+    #[serde(default = "default_init")]
+    pub init: Init,
+    /// Dropout probability after every hidden activation.
+    #[serde(default)]
+    pub dropout: f64,
+    /// Output head; defaults to `gaussian` for regression, `softmax` for classification.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub head: Option<HeadKind>,
+    /// Noise precision τ of `gaussian_fixed` (and the start of `gaussian_learned`), on the
+    /// standardised target scale.
+    #[serde(default = "default_noise_precision")]
+    pub noise_precision: f64,
+}
+
+fn default_model_kind() -> ModelKind {
+    ModelKind::Mlp
+}
+fn default_hidden() -> Vec<usize> {
+    vec![50]
+}
+fn default_activation() -> Activation {
+    Activation::Relu
+}
+fn default_init() -> Init {
+    Init::He
+}
+fn default_noise_precision() -> f64 {
+    1.0
+}
+
+impl ModelConfig {
+    fn validate(&self, task: Task, at: &dyn Fn(&str) -> String) -> Result<(), (String, String)> {
+        if self.hidden.contains(&0) || self.hidden.iter().any(|&w| w > 1 << 16) {
+            return Err((
+                at("hidden"),
+                format!("every width must be in 1..=65536, got {:?}", self.hidden),
+            ));
+        }
+        if !(0.0..1.0).contains(&self.dropout) {
+            return Err((
+                at("dropout"),
+                format!("must be in [0, 1), got {}", self.dropout),
+            ));
+        }
+        if !(self.noise_precision > 0.0 && self.noise_precision.is_finite()) {
+            return Err((
+                at("noise_precision"),
+                format!("must be > 0, got {}", self.noise_precision),
+            ));
+        }
+        let head = self.head.unwrap_or(default_head(task));
+        let fits = match task {
+            Task::Classification => head == HeadKind::Softmax,
+            Task::Regression => head != HeadKind::Softmax,
+        };
+        if !fits {
+            return Err((
+                at("head"),
+                format!(
+                    "`{}` does not fit a {} task; use {}",
+                    serde_name(&head),
+                    serde_name(&task),
+                    match task {
+                        Task::Classification => "softmax",
+                        Task::Regression => "gaussian, gaussian_fixed or gaussian_learned",
+                    }
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The head a task gets when the spec names none.
+pub fn default_head(task: Task) -> HeadKind {
+    match task {
+        Task::Regression => HeadKind::Gaussian,
+        Task::Classification => HeadKind::Softmax,
+    }
+}
+
+/// The `[train]` section (a method may override any key).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainConfig {
+    pub epochs: usize,
+    #[serde(default = "default_batch_size")]
+    pub batch_size: usize,
+    /// Clip the gradient's L2 norm to this value (Pascanu et al. 2013).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clip_norm: Option<f64>,
+    #[serde(default)]
+    pub schedule: Schedule,
+    /// Evaluate on the validation and test parts every this many epochs (and after the last).
+    #[serde(default = "one")]
+    pub eval_every: usize,
+}
+
+fn default_batch_size() -> usize {
+    32
+}
+fn one() -> usize {
+    1
+}
+
+impl TrainConfig {
+    fn validate(&self, at: &dyn Fn(&str) -> String) -> Result<(), (String, String)> {
+        if self.epochs == 0 || self.epochs > 1_000_000 {
+            return Err((
+                at("epochs"),
+                format!("must be in 1..=1000000, got {}", self.epochs),
+            ));
+        }
+        if self.batch_size == 0 {
+            return Err((at("batch_size"), "must be >= 1, got 0".into()));
+        }
+        if self.eval_every == 0 {
+            return Err((at("eval_every"), "must be >= 1, got 0".into()));
+        }
+        if let Some(c) = self.clip_norm
+            && !(c > 0.0 && c.is_finite())
+        {
+            return Err((at("clip_norm"), format!("must be > 0, got {c}")));
+        }
+        self.schedule
+            .validate()
+            .map_err(|(key, message)| (at(&format!("schedule.{key}")), message))
+    }
+}
+
+/// What a method does with the model, data and training budget.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum MethodConfig {
+    /// One network trained by an optimiser; its predictive is a single model.
+    Point { optimizer: OptimizerConfig },
+}
+
+impl MethodConfig {
+    /// The kind's name as written in spec files.
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            MethodConfig::Point { .. } => "point",
+        }
+    }
+}
+
+/// Method kinds accepted in `[[methods]] kind = ...`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum MethodKind {
+    Point,
+}
+
+/// A `[[methods]]` entry as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MethodSection {
+    name: String,
+    kind: MethodKind,
+    #[serde(default)]
+    optimizer: Option<OptimizerConfig>,
+    #[serde(default)]
+    model: Table,
+    #[serde(default)]
+    train: Table,
+}
+
+/// The file as written (shared model/train sections kept raw for merging).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExperimentFile {
+    name: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default = "default_seeds")]
+    seeds: Value,
+    #[serde(default)]
+    master_seed: u64,
+    /// Store per-example predictions (test part, and a grid for 1-D inputs) for plots.
+    #[serde(default)]
+    predictions: bool,
+    data: Table,
+    #[serde(default)]
+    model: Table,
+    train: Table,
+    methods: Vec<Value>,
+    #[serde(default)]
+    report: Option<Table>,
+}
+
+fn default_seeds() -> Value {
+    Value::Integer(3)
+}
+
+/// Everything one run needs; its JSON is the `config` column and hashes to the run id.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunConfig {
+    pub experiment: String,
+    pub method: String,
+    pub variant: String,
+    pub master_seed: u64,
+    pub seed: u32,
+    pub split: u32,
+    pub data: DataConfig,
+    pub model: ModelConfig,
+    pub train: TrainConfig,
+    pub method_config: MethodConfig,
+    pub predictions: bool,
+}
+
+impl RunConfig {
+    /// A stable 16-hex-digit id: [`derive_seed`]'s FNV-1a/SplitMix64 hash of the configuration's
+    /// JSON. Same configuration, same id, on every machine and in every plan order.
+    pub fn run_id(&self) -> String {
+        let json = serde_json::to_string(self).expect("a run configuration serialises");
+        format!("{:016x}", derive_seed(0, &["run", &json]))
+    }
+
+    /// The seed of one random stream of this run (`purpose`: "init", "batches", "dropout", …).
+    pub fn stream_seed(&self, purpose: &str) -> u64 {
+        derive_seed(
+            self.master_seed,
+            &[
+                &self.experiment,
+                &self.method,
+                &self.variant,
+                &format!("seed{}", self.seed),
+                &format!("split{}", self.split),
+                purpose,
+            ],
+        )
+    }
+
+    /// The seed of split `split`: shared by every method, variant and seed, so methods are compared
+    /// on the same splits.
+    pub fn split_seed(&self) -> u64 {
+        derive_seed(self.master_seed, &[&self.experiment, "split"])
+    }
+
+    /// The seed a toy generator draws its data with: shared by every run of the experiment.
+    pub fn data_seed(&self) -> u64 {
+        derive_seed(self.master_seed, &[&self.experiment, "data"])
+    }
+}
+
+/// One planned run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunSpec {
+    pub run_id: String,
+    pub config: RunConfig,
+}
+
+/// A validated experiment and its plan.
+#[derive(Clone, Debug)]
+pub struct Experiment {
+    /// Where the spec came from (a path, or `<embedded quickstart>`).
+    pub file: String,
+    pub name: String,
+    pub description: String,
+    pub master_seed: u64,
+    pub seeds: Vec<u32>,
+    /// The spec as run: the file with every `--set` applied.
+    pub resolved_toml: String,
+    pub report: ReportOptions,
+    /// Variant labels in plan order (`default` when there is no sweep).
+    pub variants: Vec<String>,
+    /// Method names in file order.
+    pub methods: Vec<String>,
+    pub runs: Vec<RunSpec>,
+}
+
+/// Reads and validates an experiment file.
+pub fn load_file(path: &Path, sets: &[String]) -> Result<Experiment, SpecError> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        SpecError::new(
+            &file,
+            "(file)",
+            format!("cannot read the experiment file: {e}; `bayeslab list` shows the shipped ones"),
+        )
+    })?;
+    parse(&file, &text, sets)
+}
+
+/// Validates an experiment given as text. `file` names it in errors.
+pub fn parse(file: &str, text: &str, sets: &[String]) -> Result<Experiment, SpecError> {
+    let mut table: Table = text.parse().map_err(|e: toml::de::Error| {
+        let line = e
+            .span()
+            .map(|s| text[..s.start.min(text.len())].lines().count().max(1))
+            .unwrap_or(0);
+        SpecError::new(
+            file,
+            format!("line {line}"),
+            format!("not valid TOML: {}", e.message().trim()),
+        )
+    })?;
+    for assignment in sets {
+        let (key, value) = overrides::parse_assignment(assignment)
+            .map_err(|m| SpecError::new(file, "--set", m))?;
+        overrides::set_path(&mut table, &key, value)
+            .map_err(|m| SpecError::new(file, format!("--set {key}"), m))?;
+    }
+    let resolved_toml = toml::to_string(&table).map_err(|e| {
+        SpecError::new(
+            file,
+            "(file)",
+            format!("cannot write the resolved spec: {e}"),
+        )
+    })?;
+
+    let variants = expand_sweep(file, &table)?;
+    let mut runs = Vec::new();
+    let mut header = None;
+    let mut variant_labels = Vec::new();
+    for (label, variant_table) in variants {
+        let (head, variant_runs) = resolve_variant(file, &label, variant_table)?;
+        header.get_or_insert(head);
+        variant_labels.push(label);
+        runs.extend(variant_runs);
+    }
+    let head = header.expect("a sweep expands to at least one variant");
+    let mut seen = BTreeSet::new();
+    for run in &runs {
+        if !seen.insert(run.run_id.clone()) {
+            return Err(SpecError::new(
+                file,
+                "sweep",
+                format!(
+                    "two runs resolve to the same configuration (method `{}`, variant `{}`); \
+                     a sweep key probably has no effect on that method",
+                    run.config.method, run.config.variant
+                ),
+            ));
+        }
+    }
+    Ok(Experiment {
+        file: file.to_string(),
+        name: head.name,
+        description: head.description,
+        master_seed: head.master_seed,
+        seeds: head.seeds,
+        resolved_toml,
+        report: head.report,
+        variants: variant_labels,
+        methods: head.methods,
+        runs,
+    })
+}
+
+/// Parts of the experiment shared by all variants.
+struct Header {
+    name: String,
+    description: String,
+    master_seed: u64,
+    seeds: Vec<u32>,
+    report: ReportOptions,
+    methods: Vec<String>,
+}
+
+/// Expands `[sweep]` (cartesian product over dotted keys, keys in sorted order) into labelled
+/// tables with the sweep applied and removed.
+fn expand_sweep(file: &str, table: &Table) -> Result<Vec<(String, Table)>, SpecError> {
+    let mut base = table.clone();
+    let sweep = match base.remove("sweep") {
+        None => Table::new(),
+        Some(Value::Table(t)) => t,
+        Some(other) => {
+            return Err(SpecError::new(
+                file,
+                "sweep",
+                format!(
+                    "must be a table of `\"key.path\" = [values]`, got a {}",
+                    other.type_str()
+                ),
+            ));
+        }
+    };
+    let mut variants = vec![(Vec::<String>::new(), base)];
+    for (key, values) in &sweep {
+        let values = match values {
+            Value::Array(values) if !values.is_empty() => values,
+            _ => {
+                return Err(SpecError::new(
+                    file,
+                    format!("sweep.\"{key}\""),
+                    "must be a non-empty array of values, e.g. [0.0, 0.1]",
+                ));
+            }
+        };
+        let mut next = Vec::with_capacity(variants.len() * values.len());
+        for (labels, variant) in &variants {
+            for value in values {
+                let mut t = variant.clone();
+                let canonical = overrides::set_path(&mut t, key, value.clone())
+                    .map_err(|m| SpecError::new(file, format!("sweep.\"{key}\""), m))?;
+                let mut l = labels.clone();
+                l.push(format!("{canonical}={}", overrides::value_label(value)));
+                next.push((l, t));
+            }
+        }
+        variants = next;
+    }
+    Ok(variants
+        .into_iter()
+        .map(|(labels, t)| {
+            let label = if labels.is_empty() {
+                "default".to_string()
+            } else {
+                labels.join(",")
+            };
+            (label, t)
+        })
+        .collect())
+}
+
+/// Variant labels of a spec table in plan order (`default` without a sweep); empty when the
+/// sweep is malformed. The report orders its rows by them.
+pub fn variant_labels(table: &Table) -> Vec<String> {
+    expand_sweep("", table)
+        .map(|variants| variants.into_iter().map(|(label, _)| label).collect())
+        .unwrap_or_default()
+}
+
+fn deserialize_at<T: DeserializeOwned>(
+    file: &str,
+    prefix: &str,
+    table: Table,
+) -> Result<T, SpecError> {
+    serde_path_to_error::deserialize(table).map_err(|e| {
+        let path = e.path().to_string();
+        let key = match (prefix.is_empty(), path.as_str()) {
+            (true, p) => p.to_string(),
+            (false, ".") => prefix.to_string(),
+            (false, p) => format!("{prefix}.{p}"),
+        };
+        SpecError::new(file, key, e.into_inner().message().trim().to_string())
+    })
+}
+
+fn parse_seeds(file: &str, value: &Value) -> Result<Vec<u32>, SpecError> {
+    let bad = |m: String| SpecError::new(file, "seeds", m);
+    match value {
+        Value::Integer(n) if (1..=100_000).contains(n) => Ok((0..*n as u32).collect()),
+        Value::Integer(n) => Err(bad(format!(
+            "a count of seeds must be in 1..=100000, got {n}"
+        ))),
+        Value::Array(items) if !items.is_empty() => {
+            let seeds = items
+                .iter()
+                .map(|v| match v.as_integer() {
+                    Some(s) if (0..=i64::from(u32::MAX)).contains(&s) => Ok(s as u32),
+                    _ => Err(bad(format!(
+                        "each seed must be a whole number in 0..=4294967295, got {v}"
+                    ))),
+                })
+                .collect::<Result<Vec<u32>, _>>()?;
+            let distinct: BTreeSet<_> = seeds.iter().collect();
+            if distinct.len() != seeds.len() {
+                return Err(bad("seeds must be distinct".into()));
+            }
+            Ok(seeds)
+        }
+        other => Err(bad(format!(
+            "must be a count (seeds = 3) or a non-empty list (seeds = [0, 1, 2]), got {other}"
+        ))),
+    }
+}
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+fn resolve_variant(
+    file: &str,
+    variant: &str,
+    table: Table,
+) -> Result<(Header, Vec<RunSpec>), SpecError> {
+    let spec: ExperimentFile = deserialize_at(file, "", table)?;
+    let err = |key: &str, message: String| SpecError::new(file, key, message);
+    if !valid_name(&spec.name) {
+        return Err(err(
+            "name",
+            format!(
+                "`{}` must be 1-64 letters, digits, `_` or `-` (it names results/<name>/)",
+                spec.name
+            ),
+        ));
+    }
+    let seeds = parse_seeds(file, &spec.seeds)?;
+    let mut data: DataConfig = deserialize_at(file, "data", spec.data)?;
+    data.validate(&err)?;
+    data.resolve();
+    let task = data.task();
+    let report = match spec.report {
+        Some(t) => deserialize_at::<ReportOptions>(file, "report", t)?,
+        None => deserialize_at::<ReportOptions>(file, "report", Table::new())?,
+    };
+    report
+        .validate()
+        .map_err(|(key, message)| err(&format!("report.{key}"), message))?;
+    if spec.methods.is_empty() {
+        return Err(err(
+            "methods",
+            "at least one [[methods]] entry is needed".into(),
+        ));
+    }
+
+    let mut names = Vec::new();
+    let mut runs = Vec::new();
+    for (i, raw) in spec.methods.into_iter().enumerate() {
+        let at_method = format!("methods[{i}]");
+        let table = match raw {
+            Value::Table(t) => t,
+            other => {
+                return Err(err(
+                    &at_method,
+                    format!("must be a table, got a {}", other.type_str()),
+                ));
+            }
+        };
+        let section: MethodSection = deserialize_at(file, &at_method, table)?;
+        if !valid_name(&section.name) {
+            return Err(err(
+                &format!("{at_method}.name"),
+                format!(
+                    "`{}` must be 1-64 letters, digits, `_` or `-`",
+                    section.name
+                ),
+            ));
+        }
+        if names.contains(&section.name) {
+            return Err(err(
+                &format!("{at_method}.name"),
+                format!("`{}` names two methods; names must be unique", section.name),
+            ));
+        }
+        names.push(section.name.clone());
+
+        let model = merged(file, "model", &at_method, &spec.model, &section.model)?;
+        let train = merged(file, "train", &at_method, &spec.train, &section.train)?;
+        let model: ModelConfig = model;
+        let train: TrainConfig = train;
+        let where_is = |section_name: &str, over: &Table| {
+            let prefix = if over.is_empty() {
+                section_name.to_string()
+            } else {
+                format!("{at_method}.{section_name}")
+            };
+            move |key: &str| format!("{prefix}.{key}")
+        };
+        model
+            .validate(task, &where_is("model", &section.model))
+            .map_err(|(k, m)| err(&k, m))?;
+        train
+            .validate(&where_is("train", &section.train))
+            .map_err(|(k, m)| err(&k, m))?;
+        let mut model = model;
+        model.head.get_or_insert(default_head(task));
+
+        let method_config = match section.kind {
+            MethodKind::Point => {
+                let optimizer = section.optimizer.ok_or_else(|| {
+                    err(
+                        &format!("{at_method}.optimizer"),
+                        "a point method needs an optimizer, e.g. \
+                         `optimizer = { kind = \"adam\", lr = 0.001 }`"
+                            .into(),
+                    )
+                })?;
+                optimizer
+                    .validate()
+                    .map_err(|(k, m)| err(&format!("{at_method}.optimizer.{k}"), m))?;
+                MethodConfig::Point { optimizer }
+            }
+        };
+
+        for split in 0..data.split.n_splits() as u32 {
+            for &seed in &seeds {
+                let config = RunConfig {
+                    experiment: spec.name.clone(),
+                    method: section.name.clone(),
+                    variant: variant.to_string(),
+                    master_seed: spec.master_seed,
+                    seed,
+                    split,
+                    data: data.clone(),
+                    model: model.clone(),
+                    train: train.clone(),
+                    method_config: method_config.clone(),
+                    predictions: spec.predictions,
+                };
+                runs.push(RunSpec {
+                    run_id: config.run_id(),
+                    config,
+                });
+            }
+        }
+    }
+    let header = Header {
+        name: spec.name,
+        description: spec.description,
+        master_seed: spec.master_seed,
+        seeds,
+        report,
+        methods: names,
+    };
+    Ok((header, runs))
+}
+
+/// Merges a method's override table over the shared section and deserialises it; an error names
+/// the method's key when the key came from the override.
+fn merged<T: DeserializeOwned>(
+    file: &str,
+    section: &str,
+    at_method: &str,
+    shared: &Table,
+    over: &Table,
+) -> Result<T, SpecError> {
+    let mut table = shared.clone();
+    overrides::merge_tables(&mut table, over);
+    deserialize_at(file, section, table).map_err(|mut e| {
+        let key_in_override = e
+            .key
+            .strip_prefix(&format!("{section}."))
+            .and_then(|rest| rest.split(['.', '[']).next())
+            .is_some_and(|top| over.contains_key(top));
+        if key_in_override || (shared.is_empty() && !over.is_empty()) {
+            e.key = format!("{at_method}.{}", e.key);
+        }
+        e
+    })
+}
+
+/// The name printed for a serde-named enum value (`gaussian_fixed`).
+pub fn serde_name<T: Serialize>(value: &T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}

@@ -1,0 +1,33 @@
+//! Hyperparameter search: search spaces ([`space`]), space-filling designs ([`design`]), Gaussian
+//! process Bayesian optimisation ([`gp`], [`acquisition`], [`bo`]) behind an ask/tell interface
+//! ([`optimizer`]), and test functions with a benchmark ([`functions`], [`bench`]).
+//!
+//! This module proposes points and records trials; it never runs an experiment itself (the
+//! runner evaluates proposals and tells the objectives back).
+
+pub mod acquisition;
+pub mod bench;
+pub mod bo;
+pub mod design;
+pub mod functions;
+pub mod gp;
+pub mod lbfgs;
+pub mod optimizer;
+pub mod space;
+pub mod special;
+
+pub use acquisition::Acquisition;
+pub use bench::{BenchmarkResult, benchmark};
+pub use optimizer::{
+    BoConfig, Direction, InitialDesign, Proposal, StrategyConfig, Trial, TrialSource, TrialStatus,
+    Tuner,
+};
+pub use space::{ParamSpec, SearchSpace};
+
+/// Experiment knobs read from the environment (temporary, for tuning).
+pub(crate) fn knob(name: &str, default: f64) -> f64 {
+    std::env::var(format!("TUNE_{name}"))
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}

@@ -1,0 +1,115 @@
+//! A bad spec is refused before anything runs, with the file, the key path and what is allowed.
+
+use bayeslab::error::SpecError;
+use bayeslab::spec;
+
+use crate::common::TINY;
+
+fn refused(text: &str, sets: &[&str]) -> SpecError {
+    let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+    match spec::parse("exp.toml", text, &sets) {
+        Ok(_) => panic!("accepted a bad spec"),
+        Err(e) => e,
+    }
+}
+
+fn assert_names(e: &SpecError, key: &str, words: &[&str]) {
+    let text = e.to_string();
+    assert!(text.starts_with("exp.toml: "), "{text}");
+    assert_eq!(e.key, key, "{text}");
+    for w in words {
+        assert!(text.contains(w), "`{w}` missing in: {text}");
+    }
+}
+
+#[test]
+fn unknown_keys_are_refused_with_their_path() {
+    let e = refused(&TINY.replace("epochs = 6", "epochs = 6\nepoch = 7"), &[]);
+    assert_names(&e, "train.epoch", &["unknown field `epoch`", "epochs"]);
+    let e = refused(TINY, &["methods.adam.optimizer.beta3=0.5"]);
+    assert_names(&e, "methods[1].optimizer", &["`beta3`", "beta1"]);
+    let e = refused(&format!("mystery = 1\n{TINY}"), &[]);
+    assert_names(&e, "mystery", &["unknown field"]);
+}
+
+#[test]
+fn wrong_types_are_refused() {
+    let e = refused(TINY, &["train.epochs=\"many\""]);
+    assert_names(&e, "train.epochs", &["invalid type"]);
+    let e = refused(TINY, &["model.activation=swish"]);
+    assert_names(&e, "model.activation", &["swish", "relu"]);
+}
+
+#[test]
+fn out_of_range_values_are_refused() {
+    let e = refused(TINY, &["methods.adam.optimizer.lr=-0.1"]);
+    assert_names(&e, "methods[1].optimizer.lr", &["-0.1"]);
+    let e = refused(TINY, &["model.dropout=1.5"]);
+    assert_names(&e, "model.dropout", &["[0, 1)", "1.5"]);
+    let e = refused(TINY, &["train.batch_size=0"]);
+    assert_names(&e, "train.batch_size", &[">= 1"]);
+    let e = refused(TINY, &["seeds=0"]);
+    assert_names(&e, "seeds", &["1..="]);
+    let e = refused(TINY, &["model.head=softmax"]);
+    assert_names(&e, "model.head", &["regression"]);
+}
+
+#[test]
+fn a_missing_data_file_is_refused_with_how_to_get_it() {
+    let text = TINY.replace(
+        "source = \"toy_gap_1d\"\nn = 80\nnoise = 3.0",
+        "source = \"csv\"\npath = \"data/nowhere.csv\"\ntarget = \"y\"",
+    );
+    let e = refused(&text, &[]);
+    assert_names(&e, "data.path", &["data/nowhere.csv", "data/README.md"]);
+}
+
+#[test]
+fn syntax_errors_name_the_line() {
+    let e = refused("name = \"x\"\nseeds = [1,\n", &[]);
+    assert!(e.key.starts_with("line "), "{e}");
+}
+
+#[test]
+fn sweeps_expand_to_a_cartesian_product() {
+    let text = format!(
+        "{TINY}\n[sweep]\n\"model.dropout\" = [0.0, 0.1]\n\"train.batch_size\" = [8, 16, 32]\n"
+    );
+    let experiment = spec::parse("exp.toml", &text, &[]).unwrap();
+    assert_eq!(experiment.variants.len(), 6);
+    assert_eq!(experiment.runs.len(), 6 * 8);
+    assert!(
+        experiment
+            .variants
+            .contains(&"model.dropout=0.1,train.batch_size=32".to_string())
+    );
+    let ids: std::collections::BTreeSet<_> = experiment.runs.iter().map(|r| &r.run_id).collect();
+    assert_eq!(ids.len(), experiment.runs.len(), "run ids are distinct");
+}
+
+#[test]
+fn method_overrides_apply_to_that_method_only() {
+    let text = TINY.replace(
+        "name = \"adam\"\nkind = \"point\"",
+        "name = \"adam\"\nkind = \"point\"\ntrain = { epochs = 9 }",
+    );
+    let experiment = spec::parse("exp.toml", &text, &[]).unwrap();
+    for run in &experiment.runs {
+        let expected = if run.config.method == "adam" { 9 } else { 6 };
+        assert_eq!(run.config.train.epochs, expected);
+    }
+    let e = refused(&text.replace("epochs = 9", "epochs = 0"), &[]);
+    assert_names(&e, "methods[1].train.epochs", &["1..="]);
+}
+
+#[test]
+fn run_ids_are_stable_and_ignore_plan_order() {
+    let a = spec::parse("exp.toml", TINY, &[]).unwrap();
+    let b = spec::parse("other.toml", TINY, &[]).unwrap();
+    assert_eq!(a.runs, b.runs);
+    // Changing a method's learning rate changes only that method's ids.
+    let c = spec::parse("exp.toml", TINY, &["methods.adam.optimizer.lr=0.02".into()]).unwrap();
+    for (x, y) in a.runs.iter().zip(&c.runs) {
+        assert_eq!(x.run_id == y.run_id, x.config.method == "sgd");
+    }
+}
