@@ -120,10 +120,13 @@ impl DataCache {
     pub fn load(runs: &[RunSpec]) -> Result<Self, DataError> {
         let mut sets = BTreeMap::new();
         for run in runs {
-            let key = Self::key(&run.config);
-            if !sets.contains_key(&key) {
-                let set = load_dataset(&run.config.data, run.config.data_seed())?;
-                sets.insert(key, Arc::new(set));
+            if let std::collections::btree_map::Entry::Vacant(slot) =
+                sets.entry(Self::key(&run.config))
+            {
+                slot.insert(Arc::new(load_dataset(
+                    &run.config.data,
+                    run.config.data_seed(),
+                )?));
             }
         }
         Ok(DataCache { sets })

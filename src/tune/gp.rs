@@ -250,7 +250,7 @@ impl<'a> Marginal<'a> {
 pub fn theta_bounds(dim: usize) -> (Vec<f64>, Vec<f64>) {
     let mut lo = vec![LOG_LENGTHSCALE_BOUNDS.0; dim];
     let mut hi = vec![LOG_LENGTHSCALE_BOUNDS.1; dim];
-    lo.extend([LOG_SIGNAL_BOUNDS.0, LOG_NOISE_BOUNDS.0]);
+    lo.extend([LOG_SIGNAL_BOUNDS.0, super::knob("NOISELO", LOG_NOISE_BOUNDS.0.exp()).ln()]);
     hi.extend([LOG_SIGNAL_BOUNDS.1, LOG_NOISE_BOUNDS.1]);
     (lo, hi)
 }
