@@ -17,6 +17,11 @@ use crate::spec::{self, Experiment};
 pub const SHIPPED: &[(&str, &str)] = &[
     ("quickstart", spec::QUICKSTART),
     ("uci_point", include_str!("../experiments/uci_point.toml")),
+    ("tune_uci", include_str!("../experiments/tune_uci.toml")),
+    (
+        "bo_benchmarks",
+        include_str!("../experiments/bo_benchmarks.toml"),
+    ),
 ];
 
 #[derive(Debug, Parser)]
@@ -272,6 +277,22 @@ pub fn plan_summary(experiment: &Experiment) -> Result<String> {
     if !experiment.description.is_empty() {
         let _ = writeln!(out, "  {}", experiment.description);
     }
+    if let Some(b) = &experiment.benchmark {
+        let names: Vec<&str> = b.functions.iter().map(|f| f.name).collect();
+        let strategies: Vec<&str> = b.strategies.iter().map(|(l, _)| l.as_str()).collect();
+        let _ = writeln!(
+            out,
+            "  benchmark: {} searches = {} function(s) [{}] x {} strateg(ies) [{}] x {} repeat(s), {} evaluations each",
+            names.len() * strategies.len() * b.repeats,
+            names.len(),
+            names.join(", "),
+            strategies.len(),
+            strategies.join(", "),
+            b.repeats,
+            b.budget
+        );
+        return Ok(out);
+    }
     let first = &experiment.runs[0].config;
     let n_splits = first.data.split.n_splits();
     let _ = writeln!(
@@ -284,7 +305,7 @@ pub fn plan_summary(experiment: &Experiment) -> Result<String> {
         n_splits,
         experiment.master_seed
     );
-    let set = data.get(first);
+    let set = data.get(first)?;
     let _ = writeln!(
         out,
         "  data: {:?} task, {} rows x {} features",
@@ -325,9 +346,29 @@ pub fn plan_summary(experiment: &Experiment) -> Result<String> {
             );
         }
     }
+    if let Some(tune) = &experiment.tune {
+        let strategies: Vec<&str> = tune.strategies.iter().map(|(l, _)| l.as_str()).collect();
+        let _ = writeln!(
+            out,
+            "  search of `{}` by {} ({:?}): {} trial(s) x {} strateg(ies) [{}] x {} repeat(s) over {} key(s){}",
+            tune.method,
+            tune.objective,
+            tune.direction,
+            tune.budget,
+            strategies.len(),
+            strategies.join(", "),
+            tune.repeats,
+            tune.space.params.len(),
+            if tune.final_runs {
+                ", then each best over every seed and split"
+            } else {
+                ""
+            }
+        );
+    }
     let _ = writeln!(
         out,
-        "  total: about {:.2} GFLOP of training (plus evaluation)",
+        "  total: about {:.2} GFLOP of training for the plan (plus evaluation and search)",
         total_flop / 1e9
     );
     Ok(out)

@@ -18,6 +18,7 @@ pub mod predictive;
 pub mod report;
 pub mod rng;
 pub mod runner;
+pub mod search;
 pub mod spec;
 pub mod store;
 pub mod tune;

@@ -109,27 +109,22 @@ pub fn load_dataset(config: &DataConfig, seed: u64) -> Result<Dataset, DataError
     })
 }
 
-/// Data sets of a plan, loaded once each (keyed by the data section and its seed).
+/// Data sets of a batch, loaded once each (keyed by the data section and its seed), on first
+/// use; search trials may ask for new ones.
+#[derive(Default)]
 pub struct DataCache {
-    sets: BTreeMap<String, Arc<Dataset>>,
+    sets: Mutex<BTreeMap<String, Arc<Dataset>>>,
 }
 
 impl DataCache {
     /// Loads every distinct data set the runs use; a missing or malformed file is an error here,
     /// before any run starts.
     pub fn load(runs: &[RunSpec]) -> Result<Self, DataError> {
-        let mut sets = BTreeMap::new();
+        let cache = DataCache::default();
         for run in runs {
-            if let std::collections::btree_map::Entry::Vacant(slot) =
-                sets.entry(Self::key(&run.config))
-            {
-                slot.insert(Arc::new(load_dataset(
-                    &run.config.data,
-                    run.config.data_seed(),
-                )?));
-            }
+            cache.get(&run.config)?;
         }
-        Ok(DataCache { sets })
+        Ok(cache)
     }
 
     fn key(config: &RunConfig) -> String {
@@ -140,25 +135,151 @@ impl DataCache {
         )
     }
 
-    /// The data set of a run.
-    pub fn get(&self, config: &RunConfig) -> &Dataset {
-        &self.sets[&Self::key(config)]
+    /// The data set of a run (loaded now if it was not yet).
+    pub fn get(&self, config: &RunConfig) -> Result<Arc<Dataset>, DataError> {
+        let key = Self::key(config);
+        if let Some(set) = self
+            .sets
+            .lock()
+            .expect("no panics hold this lock")
+            .get(&key)
+        {
+            return Ok(Arc::clone(set));
+        }
+        let set = Arc::new(load_dataset(&config.data, config.data_seed())?);
+        self.sets
+            .lock()
+            .expect("no panics hold this lock")
+            .insert(key, Arc::clone(&set));
+        Ok(set)
     }
 
     /// The standardised train/valid/test parts of a run's split.
     pub fn prepare(&self, config: &RunConfig) -> Result<Prepared, DataError> {
-        let set = self.get(config);
+        let set = self.get(config)?;
         let split = data::make_split(
             set.len(),
             &config.data.split,
             config.split as usize,
             config.split_seed(),
         )?;
-        Ok(data::prepare(set, &split, config.data.standardize))
+        Ok(data::prepare(&set, &split, config.data.standardize))
     }
 }
 
-/// Runs an experiment's plan (or one shard of it), merges the parts and renders the report.
+/// Executes runs and writes their parts; shared by the plan and by searches. Counts what it did.
+pub(crate) struct Executor<'a> {
+    pub results: &'a Path,
+    pub data: &'a DataCache,
+    pub cancel: &'a AtomicBool,
+    pub bar: &'a ProgressBar,
+    pub progress: bool,
+    /// Reuse complete parts with status `ok` instead of running again.
+    pub resume: bool,
+    finished: AtomicUsize,
+    failed: AtomicUsize,
+    skipped: AtomicUsize,
+    cancelled: AtomicBool,
+    first_error: Mutex<Option<Error>>,
+}
+
+impl<'a> Executor<'a> {
+    pub fn new(
+        results: &'a Path,
+        data: &'a DataCache,
+        cancel: &'a AtomicBool,
+        bar: &'a ProgressBar,
+        progress: bool,
+        resume: bool,
+    ) -> Self {
+        Executor {
+            results,
+            data,
+            cancel,
+            bar,
+            progress,
+            resume,
+            finished: AtomicUsize::new(0),
+            failed: AtomicUsize::new(0),
+            skipped: AtomicUsize::new(0),
+            cancelled: AtomicBool::new(false),
+            first_error: Mutex::new(None),
+        }
+    }
+
+    /// Whether the batch should stop (Ctrl-C, or a part could not be written).
+    pub fn stopping(&self) -> bool {
+        self.cancel.load(Ordering::Relaxed)
+            || self.cancelled.load(Ordering::Relaxed)
+            || self
+                .first_error
+                .lock()
+                .expect("no panics hold this lock")
+                .is_some()
+    }
+
+    /// Runs one run and writes its part, or, when resuming, reads its finished part. `None` when
+    /// the batch is stopping or the run was cancelled (nothing is written then).
+    pub fn run(&self, run: &RunSpec) -> Option<RunOutput> {
+        if self.stopping() {
+            self.cancelled.store(true, Ordering::Relaxed);
+            return None;
+        }
+        if self.resume {
+            match store::read_part(self.results, &run.run_id) {
+                Ok(Some(done)) if done.record.status == RunStatus::Ok => {
+                    self.skipped.fetch_add(1, Ordering::Relaxed);
+                    self.bar.inc(run.config.train.epochs as u64);
+                    return Some(done);
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    self.record_error(e.into());
+                    return None;
+                }
+            }
+        }
+        let tick = || self.bar.inc(1);
+        let Some(output) = execute_run(run, self.data, self.cancel, &tick) else {
+            self.cancelled.store(true, Ordering::Relaxed);
+            return None;
+        };
+        if output.record.status == RunStatus::Failed {
+            self.failed.fetch_add(1, Ordering::Relaxed);
+        }
+        let n = self.finished.fetch_add(1, Ordering::Relaxed) + 1;
+        let line = describe(&output, n);
+        if self.bar.is_hidden() {
+            if self.progress {
+                eprintln!("{line}");
+            }
+        } else {
+            self.bar.println(line);
+        }
+        if let Err(e) = store::write_part(self.results, &output) {
+            self.record_error(e.into());
+        }
+        Some(output)
+    }
+
+    fn record_error(&self, e: Error) {
+        self.first_error
+            .lock()
+            .expect("no panics hold this lock")
+            .get_or_insert(e);
+    }
+
+    /// The first error, if a part could not be written or read.
+    pub fn take_error(&self) -> Option<Error> {
+        self.first_error
+            .lock()
+            .expect("no panics hold this lock")
+            .take()
+    }
+}
+
+/// Runs an experiment's plan (or one shard of it) and its search, merges the parts and renders
+/// the report.
 pub fn run(
     experiment: &Experiment,
     options: &RunOptions,
@@ -167,83 +288,62 @@ pub fn run(
     let results = results_dir(&options.root, &experiment.name);
     let parts = results.join("parts");
     std::fs::create_dir_all(&parts).map_err(|e| io_error(&parts, e))?;
+    if let Some(benchmark) = &experiment.benchmark {
+        return run_benchmark(experiment, benchmark, options, cancel, results);
+    }
     let data = DataCache::load(&experiment.runs)?;
 
     let planned: BTreeSet<&str> = experiment.runs.iter().map(|r| r.run_id.as_str()).collect();
-    retire_stale_parts(&results, &planned)?;
-    let done = if options.resume {
-        store::completed_runs(&results)?
-    } else {
-        BTreeMap::new()
-    };
+    if experiment.tune.is_none() {
+        // A search's trial runs are not in the plan, so only plain experiments retire parts.
+        retire_stale_parts(&results, &planned)?;
+    }
     let selected: Vec<&RunSpec> = experiment
         .runs
         .iter()
         .filter(|r| options.shard.is_none_or(|(k, n)| in_shard(&r.run_id, k, n)))
         .collect();
-    let todo: Vec<&RunSpec> = selected
-        .iter()
-        .copied()
-        .filter(|r| done.get(&r.run_id) != Some(&RunStatus::Ok))
-        .collect();
+    let search = experiment.tune.as_ref().filter(|_| options.shard.is_none());
 
     let started = SystemTime::now();
     write_text(&results.join("spec.toml"), &experiment.resolved_toml)?;
 
     let jobs = options.jobs.max(1);
     // One BLAS thread per run when runs share the cores; a lone run may use them all.
-    crate::nn::set_blas_threads(if jobs > 1 && todo.len() > 1 { 1 } else { jobs });
+    let parallel = selected.len() > 1 || search.is_some();
+    crate::nn::set_blas_threads(if jobs > 1 && parallel { 1 } else { jobs });
 
-    let total_epochs: u64 = todo.iter().map(|r| r.config.train.epochs as u64).sum();
+    let mut total_epochs: u64 = selected.iter().map(|r| r.config.train.epochs as u64).sum();
+    if let Some(tune) = search {
+        total_epochs += crate::search::planned_epochs(experiment, tune);
+    }
     let bar = progress_bar(options.progress, total_epochs);
-    let finished = AtomicUsize::new(0);
-    let failed = AtomicUsize::new(0);
-    let cancelled = AtomicBool::new(false);
-    let first_error: Mutex<Option<Error>> = Mutex::new(None);
+    let executor = Executor::new(
+        &results,
+        &data,
+        cancel,
+        &bar,
+        options.progress,
+        options.resume,
+    );
 
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(jobs)
         .build()
         .map_err(|e| Error::Other(format!("cannot start {jobs} worker threads: {e}")))?;
     install_quiet_run_panics();
-    pool.install(|| {
-        todo.par_iter().for_each(|run| {
-            if cancel.load(Ordering::Relaxed) {
-                cancelled.store(true, Ordering::Relaxed);
-                return;
-            }
-            let tick = || bar.inc(1);
-            let outcome = execute_run(run, &data, cancel, &tick);
-            let output = match outcome {
-                Some(output) => output,
-                None => {
-                    cancelled.store(true, Ordering::Relaxed);
-                    return;
-                }
-            };
-            if output.record.status == RunStatus::Failed {
-                failed.fetch_add(1, Ordering::Relaxed);
-            }
-            let n = finished.fetch_add(1, Ordering::Relaxed) + 1;
-            let line = describe(&output, n, todo.len());
-            if bar.is_hidden() {
-                if options.progress {
-                    eprintln!("{line}");
-                }
-            } else {
-                bar.println(line);
-            }
-            if let Err(e) = store::write_part(&results, &output) {
-                first_error
-                    .lock()
-                    .expect("no panics hold this lock")
-                    .get_or_insert(e.into());
-            }
+    let searched = pool.install(|| {
+        selected.par_iter().for_each(|run| {
+            executor.run(run);
         });
+        search.map(|tune| crate::search::run_searches(tune, &executor))
     });
     bar.finish_and_clear();
-    if let Some(e) = first_error.into_inner().expect("no panics hold this lock") {
+    if let Some(e) = executor.take_error() {
         return Err(e);
+    }
+    if let Some(trials) = searched.transpose()? {
+        store::write_trials(&results, &trials)?;
     }
 
     store::merge(&results)?;
@@ -255,14 +355,62 @@ pub fn run(
     } else {
         None
     };
-    let failed = failed.into_inner();
+    let failed = executor.failed.into_inner();
+    let skipped = executor.skipped.into_inner();
     Ok(BatchSummary {
         planned: experiment.runs.len(),
         selected: selected.len(),
-        skipped: selected.len() - todo.len(),
-        ok: finished.into_inner() - failed,
+        skipped,
+        ok: executor.finished.into_inner() - failed,
         failed,
-        cancelled: cancelled.into_inner() || cancel.load(Ordering::Relaxed),
+        cancelled: executor.cancelled.into_inner() || cancel.load(Ordering::Relaxed),
+        results_dir: results,
+        report_dir: report,
+    })
+}
+
+/// Runs a benchmark experiment (search strategies on test functions): writes `trials.parquet`,
+/// empty run and metric files, the manifest and the report.
+fn run_benchmark(
+    experiment: &Experiment,
+    benchmark: &crate::spec::benchmark::BenchmarkSpec,
+    options: &RunOptions,
+    cancel: &AtomicBool,
+    results: PathBuf,
+) -> Result<BatchSummary> {
+    let started = SystemTime::now();
+    write_text(&results.join("spec.toml"), &experiment.resolved_toml)?;
+    let searches = benchmark.functions.len() * benchmark.strategies.len() * benchmark.repeats;
+    let bar = progress_bar(options.progress, searches as u64);
+    let jobs = options.jobs.max(1);
+    crate::nn::set_blas_threads(1);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs)
+        .build()
+        .map_err(|e| Error::Other(format!("cannot start {jobs} worker threads: {e}")))?;
+    let tick = || bar.inc(1);
+    let trials = pool.install(|| crate::search::run_benchmark(benchmark, cancel, &tick));
+    bar.finish_and_clear();
+    let cancelled = cancel.load(Ordering::Relaxed);
+    if !cancelled {
+        store::write_trials(&results, &trials)?;
+        store::merge(&results)?;
+        write_manifest(&results, started)?;
+    }
+    let report = if options.report && !cancelled {
+        let dir = report_dir(&options.root, &experiment.name);
+        crate::report::write_report(&results, &dir)?;
+        Some(dir)
+    } else {
+        None
+    };
+    Ok(BatchSummary {
+        planned: searches,
+        selected: searches,
+        skipped: 0,
+        ok: if cancelled { 0 } else { searches },
+        failed: 0,
+        cancelled,
         results_dir: results,
         report_dir: report,
     })
@@ -333,8 +481,8 @@ fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> String {
         .unwrap_or_else(|| "a panic without a message".into())
 }
 
-/// One line per finished run: `[3/9] adam default seed 1 split 0: ok in 1.2 s, test.rmse 0.53`.
-fn describe(output: &RunOutput, n: usize, total: usize) -> String {
+/// One line per finished run: `[3] adam seed 1 split 0: ok in 1.2 s, test.rmse 0.53`.
+fn describe(output: &RunOutput, n: usize) -> String {
     let r = &output.record;
     let variant = if r.variant == "default" {
         String::new()
@@ -355,7 +503,7 @@ fn describe(output: &RunOutput, n: usize, total: usize) -> String {
         (RunStatus::Failed, e) => format!("FAILED: {}", e.as_deref().unwrap_or("")),
     };
     format!(
-        "[{n}/{total}] {}{variant} seed {} split {}: {status}",
+        "[{n}] {}{variant} seed {} split {}: {status}",
         r.method, r.seed, r.split
     )
 }

@@ -853,3 +853,148 @@ mod tests {
         assert!(missing.contains("bayeslab merge"), "{missing}");
     }
 }
+
+/// Reads a complete part back (its run row and metrics; predictions are not needed to resume).
+/// `None` when the run has no complete part.
+pub fn read_part(results_dir: &Path, run_id: &str) -> Result<Option<RunOutput>, StoreError> {
+    let dir = parts_dir(results_dir);
+    check_run_id(run_id, &dir)?;
+    let run_path = dir.join(format!("{run_id}{RUN_SUFFIX}"));
+    if !run_path.exists() {
+        return Ok(None);
+    }
+    let record = read_run_row(run_id, &run_path)?;
+    let metrics_path = dir.join(format!("{run_id}{METRICS_SUFFIX}"));
+    let metrics = metrics_from_df(&read_df(&metrics_path)?, &metrics_path)?
+        .into_iter()
+        .map(|(_, m)| m)
+        .collect();
+    Ok(Some(RunOutput {
+        record,
+        metrics,
+        predictions: Vec::new(),
+    }))
+}
+
+/// File of the trials of hyperparameter searches inside `results/<experiment>/`.
+pub const TRIALS_FILE: &str = "trials.parquet";
+
+/// One trial of a search (a row of `trials.parquet`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrialRow {
+    /// What was searched: the tuned method of an experiment, or a benchmark's test function.
+    pub problem: String,
+    /// The strategy (`grid`, `random`, `sobol`, `lhs`, `bo`).
+    pub strategy: String,
+    /// Which independent search of that strategy.
+    pub repeat: u32,
+    /// Trial number within the search, from 0.
+    pub trial: u32,
+    pub run_id: String,
+    /// The trial's values as a JSON object of dotted key → value.
+    pub parameters: String,
+    /// The objective (a validation metric); None for a failed trial.
+    pub objective: Option<f64>,
+    /// The best objective of the search so far (in its direction).
+    pub best_so_far: Option<f64>,
+    /// `complete` or `failed`.
+    pub status: String,
+    /// `design`, `model` or `warm_start`.
+    pub source: String,
+    /// Wall time of the proposal (model fit + acquisition), milliseconds.
+    pub proposal_ms: f64,
+    /// Wall time of the trial's run, seconds.
+    pub wall_s: f64,
+}
+
+fn trials_df(rows: &[TrialRow]) -> Result<DataFrame, PolarsError> {
+    let strs = |f: fn(&TrialRow) -> &str| rows.iter().map(f).collect::<Vec<&str>>();
+    let columns = vec![
+        Column::new("problem".into(), strs(|r| &r.problem)),
+        Column::new("strategy".into(), strs(|r| &r.strategy)),
+        Column::new(
+            "repeat".into(),
+            rows.iter().map(|r| r.repeat).collect::<Vec<u32>>(),
+        ),
+        Column::new(
+            "trial".into(),
+            rows.iter().map(|r| r.trial).collect::<Vec<u32>>(),
+        ),
+        Column::new("run_id".into(), strs(|r| &r.run_id)),
+        Column::new("parameters".into(), strs(|r| &r.parameters)),
+        Column::new(
+            "objective".into(),
+            rows.iter()
+                .map(|r| r.objective)
+                .collect::<Vec<Option<f64>>>(),
+        ),
+        Column::new(
+            "best_so_far".into(),
+            rows.iter()
+                .map(|r| r.best_so_far)
+                .collect::<Vec<Option<f64>>>(),
+        ),
+        Column::new("status".into(), strs(|r| &r.status)),
+        Column::new("source".into(), strs(|r| &r.source)),
+        Column::new(
+            "proposal_ms".into(),
+            rows.iter().map(|r| r.proposal_ms).collect::<Vec<f64>>(),
+        ),
+        Column::new(
+            "wall_s".into(),
+            rows.iter().map(|r| r.wall_s).collect::<Vec<f64>>(),
+        ),
+    ];
+    DataFrame::new(rows.len(), columns)
+}
+
+/// Writes `trials.parquet` atomically (rows in the given order).
+pub fn write_trials(results_dir: &Path, rows: &[TrialRow]) -> Result<(), StoreError> {
+    let path = results_dir.join(TRIALS_FILE);
+    let mut df = trials_df(rows).map_err(pl_err(&path))?;
+    write_atomic(&path, &mut df)
+}
+
+/// Reads `trials.parquet`; empty when the experiment has no search.
+pub fn load_trials(results_dir: &Path) -> Result<Vec<TrialRow>, StoreError> {
+    let path = results_dir.join(TRIALS_FILE);
+    if !path.exists() {
+        return Ok(Vec::new());
+    }
+    let df = read_df(&path)?;
+    let problem = str_col(&df, "problem", &path)?;
+    let strategy = str_col(&df, "strategy", &path)?;
+    let run_id = str_col(&df, "run_id", &path)?;
+    let parameters = str_col(&df, "parameters", &path)?;
+    let status = str_col(&df, "status", &path)?;
+    let source = str_col(&df, "source", &path)?;
+    let (repeat, trial, objective, best, proposal_ms, wall_s) = (|| {
+        Ok((
+            df.column("repeat")?.u32()?,
+            df.column("trial")?.u32()?,
+            df.column("objective")?.f64()?,
+            df.column("best_so_far")?.f64()?,
+            df.column("proposal_ms")?.f64()?,
+            df.column("wall_s")?.f64()?,
+        ))
+    })()
+    .map_err(pl_err(&path))?;
+    (0..df.height())
+        .map(|i| {
+            Ok(TrialRow {
+                problem: required(problem.get(i), &path, "problem", i)?.to_string(),
+                strategy: required(strategy.get(i), &path, "strategy", i)?.to_string(),
+                repeat: required(repeat.get(i), &path, "repeat", i)?,
+                trial: required(trial.get(i), &path, "trial", i)?,
+                run_id: required(run_id.get(i), &path, "run_id", i)?.to_string(),
+                parameters: required(parameters.get(i), &path, "parameters", i)?.to_string(),
+                objective: objective.get(i),
+                best_so_far: best.get(i),
+                status: required(status.get(i), &path, "status", i)?.to_string(),
+                source: required(source.get(i), &path, "source", i)?.to_string(),
+                proposal_ms: required(proposal_ms.get(i), &path, "proposal_ms", i)?,
+                wall_s: required(wall_s.get(i), &path, "wall_s", i)?,
+            })
+        })
+        .collect()
+}

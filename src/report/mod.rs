@@ -552,7 +552,90 @@ mod tests {
         let t = table::table(&r, &ReportOptions::default());
         assert!(t.show_variant());
         assert_eq!(t.rows.len(), 3);
-        assert!(render_markdown(&t).starts_with("| method | variant |"));
+        assert!(render_markdown(&t).starts_with("| variant | method |"));
+    }
+
+    /// Two variants (different data sets) whose best method differs: variant `data=a` has sgd
+    /// rmse {1} and adam {2}; `data=b` has sgd {10} and adam {5}. Runs come interleaved.
+    fn two_data_sets() -> Results {
+        let mut r = Results::default();
+        for (id, method, variant, rmse) in [
+            ("sa", "sgd", "data=a", 1.0),
+            ("sb", "sgd", "data=b", 10.0),
+            ("aa", "adam", "data=a", 2.0),
+            ("ab", "adam", "data=b", 5.0),
+        ] {
+            r.runs.push(run(id, method, variant, 0, true));
+            r.metrics.push(metric(id, 1, "test", "rmse", rmse));
+        }
+        r
+    }
+
+    #[test]
+    fn bold_is_chosen_per_variant_and_rows_are_grouped_by_variant() {
+        let o = ReportOptions {
+            metrics: vec!["test.rmse".into()],
+            ..ReportOptions::default()
+        };
+        let t = table::table(&two_data_sets(), &o);
+        let keys: Vec<(&str, &str)> = t
+            .rows
+            .iter()
+            .map(|r| (r.variant.as_str(), r.method.as_str()))
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                ("data=a", "sgd"),
+                ("data=a", "adam"),
+                ("data=b", "sgd"),
+                ("data=b", "adam")
+            ]
+        );
+        // Column decimals follow the largest mean (10: 2 decimals). Across all rows sgd on data=a (1) would be the only best; per variant, adam wins data=b.
+        let best: Vec<bool> = (0..4).map(|r| t.is_best(r, 0)).collect();
+        assert_eq!(best, [true, false, false, true]);
+        let md = render_markdown(&t);
+        let expected = "\
+| variant | method | test.rmse ↓ | n |
+|:--|:--|--:|--:|
+| data=a | sgd | **1.00** ± 0.00 | 1 |
+| | adam | 2.00 ± 0.00 | 1 |
+| data=b | sgd | 10.00 ± 0.00 | 1 |
+| | adam | **5.00** ± 0.00 | 1 |
+
+Mean ± sample std (n − 1 denominator) of the final value over seeds and splits; best mean per variant in bold; n = number of ok runs.
+";
+        assert!(md.starts_with(expected), "{md}");
+    }
+
+    #[test]
+    fn latex_puts_a_midrule_between_variant_groups() {
+        let o = ReportOptions {
+            metrics: vec!["test.rmse".into()],
+            ..ReportOptions::default()
+        };
+        let tex = render_latex(&table::table(&two_data_sets(), &o));
+        let expected = "\
+\\toprule
+variant & method & test.rmse $\\downarrow$ & $n$ \\\\
+\\midrule
+data=a & sgd & \\textbf{1.00} $\\pm$ 0.00 & 1 \\\\
+ & adam & 2.00 $\\pm$ 0.00 & 1 \\\\
+\\midrule
+data=b & sgd & 10.00 $\\pm$ 0.00 & 1 \\\\
+ & adam & \\textbf{5.00} $\\pm$ 0.00 & 1 \\\\
+\\bottomrule
+";
+        assert!(tex.contains(expected), "{tex}");
+        assert!(tex.contains("best mean per variant in bold"), "{tex}");
+        // One variant: no variant column, a single \midrule under the header, the usual note.
+        let mut r = two_data_sets();
+        r.runs.retain(|x| x.variant == "data=a");
+        let tex = render_latex(&table::table(&r, &o));
+        assert_eq!(tex.matches("\\midrule").count(), 1, "{tex}");
+        assert!(tex.contains("; best mean in bold;"), "{tex}");
+        assert!(tex.contains("\nsgd & \\textbf{1.000}"), "{tex}");
     }
 
     #[test]
@@ -704,6 +787,94 @@ mod tests {
         assert!(svg.starts_with("<svg"), "{}", &svg[..40.min(svg.len())]);
         assert!(svg.contains("font-family=\"DejaVu Sans, sans-serif\""));
         assert!(svg.len() > 5_000, "{stem}.svg is only {} bytes", svg.len());
+    }
+
+    /// Width and height of a PNG, from its IHDR chunk (bytes 16..24, big-endian).
+    fn png_size(path: &Path) -> (u32, u32) {
+        let png = fs::read(path).unwrap();
+        let be = |b: &[u8]| u32::from_be_bytes(b.try_into().unwrap());
+        (be(&png[16..20]), be(&png[20..24]))
+    }
+
+    /// [`toy_experiment`] on two data sets: `data=a` as is, `data=b` with every value ×10.
+    fn toy_two_data_sets() -> Results {
+        let a = toy_experiment();
+        let mut r = a.clone();
+        for x in &mut r.runs {
+            x.variant = "data=a".into();
+        }
+        for x in &a.runs {
+            let mut b = x.clone();
+            b.run_id = format!("{}-b", x.run_id);
+            b.variant = "data=b".into();
+            r.runs.push(b);
+        }
+        for (id, m) in &a.metrics {
+            let mut m = m.clone();
+            m.value *= 10.0;
+            r.metrics.push((format!("{id}-b"), m));
+        }
+        let scale = |v: Option<f64>| v.map(|v| 10.0 * v);
+        for (id, p) in &a.predictions {
+            let mut p = p.clone();
+            (p.target, p.mean, p.std) = (scale(p.target), scale(p.mean), scale(p.std));
+            r.predictions.push((format!("{id}-b"), p));
+        }
+        r
+    }
+
+    #[test]
+    fn several_variants_are_drawn_as_one_row_per_variant() {
+        let tmp = TempDir::new("facets");
+        let single = tmp.0.join("single");
+        let facets = tmp.0.join("facets");
+        fs::create_dir_all(&single).unwrap();
+        fs::create_dir_all(&facets).unwrap();
+        let metrics = ["train.loss".to_string(), "test.rmse".to_string()];
+        let r = toy_experiment();
+        plots::write_learning_curves(&single, "one", &plots::learning_curves(&r, &metrics))
+            .unwrap();
+        plots::write_uncertainty_1d(&single, "one", &plots::uncertainty_1d(&r)).unwrap();
+        let r = toy_two_data_sets();
+        let curves = plots::learning_curves(&r, &metrics);
+        assert_eq!(curves[0].curves.len(), 6);
+        assert_eq!(
+            (
+                curves[0].curves[3].method.as_str(),
+                curves[0].curves[3].variant.as_str()
+            ),
+            ("sgd", "data=b")
+        );
+        // Colour follows the method, not the (method, variant).
+        assert_eq!(curves[0].curves[3].method_index, 0);
+        assert_eq!(curves[0].curves[5].method_index, 2);
+        plots::write_learning_curves(&facets, "two", &curves).unwrap();
+        let bands = plots::uncertainty_1d(&r);
+        assert_eq!(bands.len(), 6);
+        plots::write_uncertainty_1d(&facets, "two", &bands).unwrap();
+        assert_plot_files(&facets, "learning_curves");
+        assert_plot_files(&facets, "uncertainty_1d");
+        // Single variant: 2 panels side by side, 40 + 520 px; 3 band panels in one row,
+        // 40 + 440 px. Faceted: 80 px of title and legend, then 320 (curves) or 340 (bands) per
+        // variant row.
+        assert_eq!(png_size(&single.join("learning_curves.png")), (1300, 560));
+        assert_eq!(png_size(&facets.join("learning_curves.png")), (1300, 720));
+        assert_eq!(png_size(&single.join("uncertainty_1d.png")), (1500, 480));
+        assert_eq!(png_size(&facets.join("uncertainty_1d.png")), (1500, 760));
+        // Rows are titled by variant; the legend names methods only. (The SVG backend writes each
+        // text on a line of its own.)
+        let svg = fs::read_to_string(facets.join("learning_curves.svg")).unwrap();
+        for needle in ["data=a", "data=b", "sgd", "adam", "psgld"] {
+            assert!(svg.contains(&format!(">\n{needle}\n<")), "missing {needle}");
+        }
+        assert!(
+            !svg.contains("sgd (data=a)"),
+            "legend lists (method, variant)"
+        );
+        let svg = fs::read_to_string(facets.join("uncertainty_1d.svg")).unwrap();
+        for needle in ["data=a", "data=b", "psgld (seed 0)"] {
+            assert!(svg.contains(&format!(">\n{needle}\n<")), "missing {needle}");
+        }
     }
 
     #[test]

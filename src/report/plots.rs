@@ -61,6 +61,11 @@ fn color(i: usize) -> RGBColor {
 /// A (method, variant) and its ok runs, in order of first appearance in the runs.
 pub(crate) struct Group<'a> {
     pub label: String,
+    pub method: String,
+    pub variant: String,
+    /// Index of the method in order of first appearance in the runs: its colour, the same in
+    /// every panel and plot.
+    pub method_index: usize,
     pub runs: Vec<&'a crate::store::RunRecord>,
 }
 
@@ -70,17 +75,28 @@ pub(crate) fn groups(results: &Results) -> Vec<Group<'_>> {
         .first()
         .is_some_and(|f| results.runs.iter().any(|r| r.variant != f.variant));
     let mut keys: Vec<(&str, &str)> = Vec::new();
+    let mut methods: Vec<&str> = Vec::new();
     let mut out: Vec<Group> = Vec::new();
     for run in &results.runs {
         let key = (run.method.as_str(), run.variant.as_str());
         let pos = keys.iter().position(|k| *k == key).unwrap_or_else(|| {
             keys.push(key);
+            let method_index = methods
+                .iter()
+                .position(|m| *m == run.method)
+                .unwrap_or_else(|| {
+                    methods.push(&run.method);
+                    methods.len() - 1
+                });
             out.push(Group {
                 label: if many_variants {
                     format!("{} ({})", run.method, run.variant)
                 } else {
                     run.method.clone()
                 },
+                method: run.method.clone(),
+                variant: run.variant.clone(),
+                method_index,
                 runs: Vec::new(),
             });
             keys.len() - 1
@@ -105,9 +121,14 @@ pub struct CurvePoint {
 /// One line: a (method, variant).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Curve {
+    /// `method`, or `method (variant)` when the runs hold several variants.
     pub label: String,
-    /// Index of the (method, variant) in order of first appearance; picks the colour.
+    pub method: String,
+    pub variant: String,
+    /// Index of the (method, variant) in order of first appearance in the runs.
     pub group: usize,
+    /// Index of the method in order of first appearance in the runs; picks the colour.
+    pub method_index: usize,
     pub points: Vec<CurvePoint>,
 }
 
@@ -172,7 +193,10 @@ pub fn learning_curves(results: &Results, metrics: &[String]) -> Vec<CurvePanel>
                         .collect();
                     (!points.is_empty()).then(|| Curve {
                         label: g.label.clone(),
+                        method: g.method.clone(),
+                        variant: g.variant.clone(),
                         group,
+                        method_index: g.method_index,
                         points,
                     })
                 })
@@ -189,9 +213,14 @@ pub fn learning_curves(results: &Results, metrics: &[String]) -> Vec<CurvePanel>
 /// One panel of the 1-D uncertainty plot: one (method, variant), its first seed's run.
 #[derive(Clone, Debug, PartialEq)]
 pub struct BandPanel {
+    /// `method`, or `method (variant)` when the runs hold several variants.
     pub label: String,
-    /// Index of the (method, variant) in order of first appearance; picks the colour.
+    pub method: String,
+    pub variant: String,
+    /// Index of the (method, variant) in order of first appearance in the runs.
     pub group: usize,
+    /// Index of the method in order of first appearance in the runs; picks the colour.
+    pub method_index: usize,
     pub seed: u32,
     /// Test points (input, target).
     pub points: Vec<(f64, f64)>,
@@ -231,7 +260,10 @@ pub fn uncertainty_1d(results: &Results) -> Vec<BandPanel> {
             grid.sort_by(|a, b| a.0.total_cmp(&b.0));
             Some(BandPanel {
                 label: g.label,
+                method: g.method,
+                variant: g.variant,
                 group,
+                method_index: g.method_index,
                 seed: run.seed,
                 points,
                 grid,
@@ -384,6 +416,200 @@ fn grid_shape(n: usize, max_cols: usize) -> (usize, usize) {
     (n.div_ceil(cols), cols)
 }
 
+/// Distinct values in order of first appearance in the runs (`(group index, value)` pairs; the
+/// group index is the (method, variant)'s first appearance).
+fn first_appearance(mut items: Vec<(usize, &str)>) -> Vec<&str> {
+    items.sort_by_key(|&(group, _)| group);
+    let mut out: Vec<&str> = Vec::new();
+    for (_, value) in items {
+        if !out.contains(&value) {
+            out.push(value);
+        }
+    }
+    out
+}
+
+/// Variants of the curves, in order of first appearance: the rows of a faceted figure.
+fn curve_variants(panels: &[CurvePanel]) -> Vec<&str> {
+    first_appearance(
+        panels
+            .iter()
+            .flat_map(|p| p.curves.iter().map(|c| (c.group, c.variant.as_str())))
+            .collect(),
+    )
+}
+
+/// Variants of the band panels, in order of first appearance: the rows of a faceted figure.
+fn band_variants(panels: &[BandPanel]) -> Vec<&str> {
+    first_appearance(
+        panels
+            .iter()
+            .map(|p| (p.group, p.variant.as_str()))
+            .collect(),
+    )
+}
+
+/// Methods by colour index: the legend and the columns of a faceted figure.
+fn methods_by_index<'a>(items: impl Iterator<Item = (usize, &'a str)>) -> Vec<(usize, &'a str)> {
+    items
+        .collect::<BTreeMap<usize, &str>>()
+        .into_iter()
+        .collect()
+}
+
+/// Height of the strip naming the variant above each row of a faceted figure.
+const STRIP: u32 = 28;
+
+/// Draws the variant's name in a grey strip across the top of `row` (as in a ggplot facet) and
+/// returns the area below it.
+fn row_strip<DB: DrawingBackend>(
+    row: &DrawingArea<DB, Shift>,
+    label: &str,
+) -> Result<DrawingArea<DB, Shift>, DrawingAreaErrorKind<DB::ErrorType>> {
+    let (width, _) = row.dim_in_pixel();
+    let (strip, rest) = row.split_vertically(STRIP);
+    strip.draw(&Rectangle::new(
+        [(8, 4), (width as i32 - 8, STRIP as i32 - 2)],
+        RGBColor(232, 232, 232).filled(),
+    ))?;
+    let style: TextStyle = (FONT, 17).into_text_style(&strip);
+    strip.draw(&Text::new(
+        label,
+        (width as i32 / 2, (STRIP as i32 + 2) / 2),
+        style.pos(Pos::new(HPos::Center, VPos::Center)),
+    ))?;
+    Ok(rest)
+}
+
+/// Sizes of one panel's caption, margins, axes and ticks.
+struct PanelStyle {
+    caption: u32,
+    margin: u32,
+    x_label_area: u32,
+    y_label_area: u32,
+    label: u32,
+    axis_desc: u32,
+    x_labels: usize,
+    y_labels: usize,
+}
+
+/// The single-variant learning-curve panels: large, two columns.
+const CURVE_PANEL: PanelStyle = PanelStyle {
+    caption: 18,
+    margin: 14,
+    x_label_area: 48,
+    y_label_area: 72,
+    label: 14,
+    axis_desc: 15,
+    x_labels: 10,
+    y_labels: 8,
+};
+
+/// The learning-curve panels of a faceted figure: one row per variant, so less height each.
+const CURVE_FACET: PanelStyle = PanelStyle {
+    caption: 16,
+    margin: 10,
+    x_label_area: 42,
+    y_label_area: 72,
+    label: 13,
+    axis_desc: 14,
+    x_labels: 10,
+    y_labels: 6,
+};
+
+/// One learning-curve panel: a line and ±1 std band per curve, coloured by method.
+fn curve_panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    metric: &str,
+    curves: &[&Curve],
+    style: &PanelStyle,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    let pts = || curves.iter().flat_map(|c| c.points.iter());
+    let (e0, e1) = pts().fold((i64::MAX, i64::MIN), |(a, b), p| {
+        (a.min(p.epoch), b.max(p.epoch))
+    });
+    // A variant without values of this metric keeps its empty cell, with a caption saying so.
+    if e0 > e1 {
+        ChartBuilder::on(area)
+            .caption(format!("{metric}: no values"), (FONT, style.caption))
+            .margin(style.margin)
+            .build_cartesian_2d(0..1, 0..1)?;
+        return Ok(());
+    }
+    // Few epochs are drawn with markers: pad one epoch so edge markers are whole.
+    let (e0, e1) = if e0 == e1 || e1 - e0 < 25 {
+        (e0 - 1, e1 + 1)
+    } else {
+        (e0, e1)
+    };
+    let (y0, y1) = y_range(
+        pts().map(|p| p.mean),
+        pts().flat_map(|p| [p.mean - p.std, p.mean + p.std]),
+    )
+    .unwrap_or((0.0, 1.0));
+    let clamp = |v: f64| v.clamp(y0, y1);
+    let mut chart = ChartBuilder::on(area)
+        .caption(metric, (FONT, style.caption))
+        .margin(style.margin)
+        .x_label_area_size(style.x_label_area)
+        .y_label_area_size(style.y_label_area)
+        .build_cartesian_2d(e0..e1, y0..y1)?;
+    let decimals = tick_decimals(y1 - y0);
+    let y_fmt = |v: &f64| format!("{v:.decimals$}");
+    chart
+        .configure_mesh()
+        .x_desc("epoch")
+        .y_desc(metric)
+        .label_style((FONT, style.label))
+        .axis_desc_style((FONT, style.axis_desc))
+        .light_line_style(RGBColor(242, 242, 242))
+        .max_light_lines(1)
+        .bold_line_style(RGBColor(215, 215, 215))
+        .x_labels(style.x_labels)
+        .y_labels(style.y_labels)
+        .y_label_formatter(&y_fmt)
+        .draw()?;
+    // Bands first, then every line on top, so no band hides a line.
+    for curve in curves {
+        let finite: Vec<&CurvePoint> = curve
+            .points
+            .iter()
+            .filter(|p| p.mean.is_finite() && p.std.is_finite())
+            .collect();
+        if finite.len() > 1 && finite.iter().any(|p| p.std > 0.0) {
+            let band: Vec<(i64, f64)> = finite
+                .iter()
+                .map(|p| (p.epoch, clamp(p.mean + p.std)))
+                .chain(
+                    finite
+                        .iter()
+                        .rev()
+                        .map(|p| (p.epoch, clamp(p.mean - p.std))),
+                )
+                .collect();
+            chart.draw_series(std::iter::once(Polygon::new(
+                band,
+                color(curve.method_index).mix(0.16).filled(),
+            )))?;
+        }
+    }
+    for curve in curves {
+        let c = color(curve.method_index);
+        let line: Vec<(i64, f64)> = curve
+            .points
+            .iter()
+            .filter(|p| p.mean.is_finite())
+            .map(|p| (p.epoch, clamp(p.mean)))
+            .collect();
+        let markers = line.len() <= 25;
+        chart.draw_series(LineSeries::new(line.iter().copied(), c.stroke_width(2)))?;
+        if markers {
+            chart.draw_series(line.iter().map(|&p| Circle::new(p, 3, c.filled())))?;
+        }
+    }
+    Ok(())
+}
+
 fn draw_curves<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     title: &str,
@@ -396,102 +622,157 @@ fn draw_curves<DB: DrawingBackend>(
         .margin(10, 6, 6, 6)
         .titled(title, (FONT, 22))
         .map_err(&err)?;
-    // One legend for all panels; a group keeps its colour in every panel and plot.
-    let labels: Vec<(String, Key)> = panels
-        .iter()
-        .flat_map(|p| p.curves.iter().map(|c| (c.group, c.label.as_str())))
-        .collect::<BTreeMap<usize, &str>>()
-        .into_iter()
-        .map(|(g, label)| (label.to_string(), Key::Line(color(g))))
-        .collect();
-    let body = with_legend(body, &labels).map_err(&err)?;
-    let (rows, cols) = grid_shape(panels.len(), 2);
-    for (area, panel) in body.split_evenly((rows, cols)).iter().zip(panels) {
-        let pts = || panel.curves.iter().flat_map(|c| c.points.iter());
-        let (e0, e1) = pts().fold((i64::MAX, i64::MIN), |(a, b), p| {
-            (a.min(p.epoch), b.max(p.epoch))
-        });
-        // Few epochs are drawn with markers: pad one epoch so edge markers are whole.
-        let (e0, e1) = if e0 == e1 || e1 - e0 < 25 {
-            (e0 - 1, e1 + 1)
-        } else {
-            (e0, e1)
-        };
-        let (y0, y1) = y_range(
-            pts().map(|p| p.mean),
-            pts().flat_map(|p| [p.mean - p.std, p.mean + p.std]),
+    let variants = curve_variants(panels);
+    if variants.len() <= 1 {
+        // One legend for all panels; a method keeps its colour in every panel and plot.
+        let labels: Vec<(String, Key)> = methods_by_index(
+            panels
+                .iter()
+                .flat_map(|p| p.curves.iter().map(|c| (c.method_index, c.label.as_str()))),
         )
-        .unwrap_or((0.0, 1.0));
-        let clamp = |v: f64| v.clamp(y0, y1);
-        let mut chart = ChartBuilder::on(area)
-            .caption(&panel.metric, (FONT, 18))
-            .margin(14)
-            .x_label_area_size(48)
-            .y_label_area_size(72)
-            .build_cartesian_2d(e0..e1, y0..y1)
-            .map_err(&err)?;
-        let decimals = tick_decimals(y1 - y0);
-        let y_fmt = |v: &f64| format!("{v:.decimals$}");
-        chart
-            .configure_mesh()
-            .x_desc("epoch")
-            .y_desc(panel.metric.as_str())
-            .label_style((FONT, 14))
-            .axis_desc_style((FONT, 15))
-            .light_line_style(RGBColor(242, 242, 242))
-            .max_light_lines(1)
-            .bold_line_style(RGBColor(215, 215, 215))
-            .x_labels(10)
-            .y_labels(8)
-            .y_label_formatter(&y_fmt)
-            .draw()
-            .map_err(&err)?;
-        // Bands first, then every line on top, so no band hides a line.
-        for curve in &panel.curves {
-            let finite: Vec<&CurvePoint> = curve
-                .points
-                .iter()
-                .filter(|p| p.mean.is_finite() && p.std.is_finite())
-                .collect();
-            if finite.len() > 1 && finite.iter().any(|p| p.std > 0.0) {
-                let band: Vec<(i64, f64)> = finite
-                    .iter()
-                    .map(|p| (p.epoch, clamp(p.mean + p.std)))
-                    .chain(
-                        finite
-                            .iter()
-                            .rev()
-                            .map(|p| (p.epoch, clamp(p.mean - p.std))),
-                    )
-                    .collect();
-                chart
-                    .draw_series(std::iter::once(Polygon::new(
-                        band,
-                        color(curve.group).mix(0.16).filled(),
-                    )))
-                    .map_err(&err)?;
-            }
+        .into_iter()
+        .map(|(m, label)| (label.to_string(), Key::Line(color(m))))
+        .collect();
+        let body = with_legend(body, &labels).map_err(&err)?;
+        let (rows, cols) = grid_shape(panels.len(), 2);
+        for (area, panel) in body.split_evenly((rows, cols)).iter().zip(panels) {
+            let curves: Vec<&Curve> = panel.curves.iter().collect();
+            curve_panel(area, &panel.metric, &curves, &CURVE_PANEL).map_err(&err)?;
         }
-        for curve in &panel.curves {
-            let c = color(curve.group);
-            let line: Vec<(i64, f64)> = curve
-                .points
+        return root.present().map_err(&err);
+    }
+    // Variants may be different data sets: one row each, with its own y axes, and a legend of
+    // methods only.
+    let labels: Vec<(String, Key)> = methods_by_index(
+        panels
+            .iter()
+            .flat_map(|p| p.curves.iter().map(|c| (c.method_index, c.method.as_str()))),
+    )
+    .into_iter()
+    .map(|(m, method)| (method.to_string(), Key::Line(color(m))))
+    .collect();
+    let body = with_legend(body, &labels).map_err(&err)?;
+    for (row, variant) in body.split_evenly((variants.len(), 1)).iter().zip(&variants) {
+        let cells = row_strip(row, variant).map_err(&err)?;
+        for (area, panel) in cells.split_evenly((1, panels.len())).iter().zip(panels) {
+            let curves: Vec<&Curve> = panel
+                .curves
                 .iter()
-                .filter(|p| p.mean.is_finite())
-                .map(|p| (p.epoch, clamp(p.mean)))
+                .filter(|c| c.variant == *variant)
                 .collect();
-            let markers = line.len() <= 25;
-            chart
-                .draw_series(LineSeries::new(line.iter().copied(), c.stroke_width(2)))
-                .map_err(&err)?;
-            if markers {
-                chart
-                    .draw_series(line.iter().map(|&p| Circle::new(p, 3, c.filled())))
-                    .map_err(&err)?;
-            }
+            curve_panel(area, &panel.metric, &curves, &CURVE_FACET).map_err(&err)?;
         }
     }
     root.present().map_err(&err)
+}
+
+/// Shared axis ranges of band panels: x over inputs, y over targets and means, widened by the
+/// ±2 std bands within [`y_range`]'s limit.
+fn band_ranges(panels: &[&BandPanel]) -> ((f64, f64), (f64, f64)) {
+    let xs = panels.iter().flat_map(|p| {
+        p.points
+            .iter()
+            .map(|q| q.0)
+            .chain(p.grid.iter().map(|g| g.0))
+    });
+    let x = padded_range(xs).unwrap_or((0.0, 1.0));
+    let y = y_range(
+        panels.iter().flat_map(|p| {
+            p.points
+                .iter()
+                .map(|q| q.1)
+                .chain(p.grid.iter().map(|g| g.1))
+        }),
+        panels.iter().flat_map(|p| {
+            p.grid
+                .iter()
+                .flat_map(|g| [g.1 - 2.0 * g.2, g.1 + 2.0 * g.2])
+        }),
+    )
+    .unwrap_or((0.0, 1.0));
+    (x, y)
+}
+
+/// The single-variant band panels: up to three columns.
+const BAND_PANEL: PanelStyle = PanelStyle {
+    caption: 17,
+    margin: 12,
+    x_label_area: 44,
+    y_label_area: 60,
+    label: 13,
+    axis_desc: 14,
+    x_labels: 7,
+    y_labels: 7,
+};
+
+/// The band panels of a faceted figure: one row per variant, one column per method.
+const BAND_FACET: PanelStyle = PanelStyle {
+    caption: 15,
+    margin: 10,
+    x_label_area: 42,
+    y_label_area: 60,
+    label: 13,
+    axis_desc: 14,
+    x_labels: 7,
+    y_labels: 6,
+};
+
+/// One band panel on the axes `(x0, x1) × (y0, y1)`: test points, predictive mean and ±2 std.
+fn band_panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    panel: &BandPanel,
+    caption: &str,
+    ((x0, x1), (y0, y1)): ((f64, f64), (f64, f64)),
+    style: &PanelStyle,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    let clamp = |v: f64| v.clamp(y0, y1);
+    let (xd, yd) = (tick_decimals(x1 - x0), tick_decimals(y1 - y0));
+    let x_fmt = |v: &f64| format!("{v:.xd$}");
+    let y_fmt = |v: &f64| format!("{v:.yd$}");
+    let c = color(panel.method_index);
+    let mut chart = ChartBuilder::on(area)
+        .caption(caption, (FONT, style.caption))
+        .margin(style.margin)
+        .x_label_area_size(style.x_label_area)
+        .y_label_area_size(style.y_label_area)
+        .build_cartesian_2d(x0..x1, y0..y1)?;
+    chart
+        .configure_mesh()
+        .x_desc("x")
+        .y_desc("y")
+        .label_style((FONT, style.label))
+        .axis_desc_style((FONT, style.axis_desc))
+        .light_line_style(RGBColor(242, 242, 242))
+        .max_light_lines(1)
+        .bold_line_style(RGBColor(218, 218, 218))
+        .x_labels(style.x_labels)
+        .y_labels(style.y_labels)
+        .x_label_formatter(&x_fmt)
+        .y_label_formatter(&y_fmt)
+        .draw()?;
+    let grid: Vec<&(f64, f64, f64)> = panel
+        .grid
+        .iter()
+        .filter(|g| g.0.is_finite() && g.1.is_finite() && g.2.is_finite())
+        .collect();
+    let band: Vec<(f64, f64)> = grid
+        .iter()
+        .map(|g| (g.0, clamp(g.1 + 2.0 * g.2)))
+        .chain(grid.iter().rev().map(|g| (g.0, clamp(g.1 - 2.0 * g.2))))
+        .collect();
+    chart.draw_series(std::iter::once(Polygon::new(band, c.mix(0.22).filled())))?;
+    chart.draw_series(
+        panel
+            .points
+            .iter()
+            .filter(|p| p.0.is_finite() && p.1.is_finite())
+            .map(|&(x, y)| Circle::new((x, clamp(y)), 2, BLACK.mix(0.6).filled())),
+    )?;
+    chart.draw_series(LineSeries::new(
+        grid.iter().map(|g| (g.0, clamp(g.1))),
+        c.stroke_width(2),
+    ))?;
+    Ok(())
 }
 
 fn draw_bands<DB: DrawingBackend>(
@@ -506,96 +787,54 @@ fn draw_bands<DB: DrawingBackend>(
         .margin(10, 6, 6, 6)
         .titled(title, (FONT, 22))
         .map_err(&err)?;
-    let (rows, cols) = grid_shape(panels.len(), 3);
-    // Shared axes, so panels compare at a glance.
-    let xs = || {
-        panels.iter().flat_map(|p| {
-            p.points
-                .iter()
-                .map(|q| q.0)
-                .chain(p.grid.iter().map(|g| g.0))
-        })
-    };
-    let (x0, x1) = padded_range(xs()).unwrap_or((0.0, 1.0));
-    let (y0, y1) = y_range(
-        panels.iter().flat_map(|p| {
-            p.points
-                .iter()
-                .map(|q| q.1)
-                .chain(p.grid.iter().map(|g| g.1))
-        }),
-        panels.iter().flat_map(|p| {
-            p.grid
-                .iter()
-                .flat_map(|g| [g.1 - 2.0 * g.2, g.1 + 2.0 * g.2])
-        }),
-    )
-    .unwrap_or((0.0, 1.0));
-    let clamp = |v: f64| v.clamp(y0, y1);
-    let (xd, yd) = (tick_decimals(x1 - x0), tick_decimals(y1 - y0));
-    let x_fmt = |v: &f64| format!("{v:.xd$}");
-    let y_fmt = |v: &f64| format!("{v:.yd$}");
     let grey = RGBColor(90, 90, 90);
     let keys = [
         ("predictive mean".to_string(), Key::Line(grey)),
         ("mean ± 2 std".to_string(), Key::Band(grey)),
         ("test data".to_string(), Key::Dot(BLACK)),
     ];
+    let variants = band_variants(panels);
+    if variants.len() <= 1 {
+        let (rows, cols) = grid_shape(panels.len(), 3);
+        // Shared axes, so panels compare at a glance.
+        let ranges = band_ranges(&panels.iter().collect::<Vec<_>>());
+        let body = with_legend(body, &keys).map_err(&err)?;
+        for (area, panel) in body.split_evenly((rows, cols)).iter().zip(panels) {
+            let caption = format!("{} (seed {})", panel.label, panel.seed);
+            band_panel(area, panel, &caption, ranges, &BAND_PANEL).map_err(&err)?;
+        }
+        return root.present().map_err(&err);
+    }
+    // One row per variant with axes shared within the row only (variants may be different data
+    // sets); one column per method, left empty where a method has no panel in that variant.
+    let methods = methods_by_index(panels.iter().map(|p| (p.method_index, p.method.as_str())));
     let body = with_legend(body, &keys).map_err(&err)?;
-    for (area, panel) in body.split_evenly((rows, cols)).iter().zip(panels) {
-        let c = color(panel.group);
-        let mut chart = ChartBuilder::on(area)
-            .caption(format!("{} (seed {})", panel.label, panel.seed), (FONT, 17))
-            .margin(12)
-            .x_label_area_size(44)
-            .y_label_area_size(60)
-            .build_cartesian_2d(x0..x1, y0..y1)
-            .map_err(&err)?;
-        chart
-            .configure_mesh()
-            .x_desc("x")
-            .y_desc("y")
-            .label_style((FONT, 13))
-            .axis_desc_style((FONT, 14))
-            .light_line_style(RGBColor(242, 242, 242))
-            .max_light_lines(1)
-            .bold_line_style(RGBColor(218, 218, 218))
-            .x_labels(7)
-            .y_labels(7)
-            .x_label_formatter(&x_fmt)
-            .y_label_formatter(&y_fmt)
-            .draw()
-            .map_err(&err)?;
-        let grid: Vec<&(f64, f64, f64)> = panel
-            .grid
-            .iter()
-            .filter(|g| g.0.is_finite() && g.1.is_finite() && g.2.is_finite())
-            .collect();
-        let band: Vec<(f64, f64)> = grid
-            .iter()
-            .map(|g| (g.0, clamp(g.1 + 2.0 * g.2)))
-            .chain(grid.iter().rev().map(|g| (g.0, clamp(g.1 - 2.0 * g.2))))
-            .collect();
-        chart
-            .draw_series(std::iter::once(Polygon::new(band, c.mix(0.22).filled())))
-            .map_err(&err)?;
-        chart
-            .draw_series(
-                panel
-                    .points
-                    .iter()
-                    .filter(|p| p.0.is_finite() && p.1.is_finite())
-                    .map(|&(x, y)| Circle::new((x, clamp(y)), 2, BLACK.mix(0.6).filled())),
-            )
-            .map_err(&err)?;
-        chart
-            .draw_series(LineSeries::new(
-                grid.iter().map(|g| (g.0, clamp(g.1))),
-                c.stroke_width(2),
-            ))
-            .map_err(&err)?;
+    for (row, variant) in body.split_evenly((variants.len(), 1)).iter().zip(&variants) {
+        let cells = row_strip(row, variant).map_err(&err)?;
+        let in_row: Vec<&BandPanel> = panels.iter().filter(|p| p.variant == *variant).collect();
+        let ranges = band_ranges(&in_row);
+        for (area, &(m, _)) in cells.split_evenly((1, methods.len())).iter().zip(&methods) {
+            if let Some(panel) = in_row.iter().find(|p| p.method_index == m) {
+                let caption = format!("{} (seed {})", panel.method, panel.seed);
+                band_panel(area, panel, &caption, ranges, &BAND_FACET).map_err(&err)?;
+            }
+        }
     }
     root.present().map_err(&err)
+}
+
+/// Height above the rows of a faceted figure: title and a one-line legend.
+const FACET_TOP: u32 = 80;
+
+/// Width of a faceted figure with `cols` columns: wide enough for two or three readable panels,
+/// then `per_col` pixels per column.
+fn facet_width(cols: usize, per_col: u32) -> u32 {
+    match cols {
+        0 | 1 => 900,
+        2 => 1300,
+        3 => 1500,
+        n => per_col * n as u32,
+    }
 }
 
 /// Writes `<stem>.png` and `<stem>.svg` in `out_dir` through temporary files and renames.
@@ -623,17 +862,27 @@ fn write_png_svg(
 }
 
 /// Writes `learning_curves.png` and `.svg`: one panel per `split.metric` (two columns), one line
-/// per (method, variant) with a ±1 std band. Returns the files written.
+/// per (method, variant) with a ±1 std band. With several variants, a grid instead: one row per
+/// variant (in order of first appearance in the runs), one column per `split.metric`, one line per
+/// method, coloured by method. Returns the files written.
 pub fn write_learning_curves(
     out_dir: &Path,
     title: &str,
     panels: &[CurvePanel],
 ) -> Result<Vec<PathBuf>, Error> {
-    let (rows, cols) = grid_shape(panels.len(), 2);
-    let size = if cols == 1 {
-        (900, 40 + 560 * rows as u32)
+    let variants = curve_variants(panels).len();
+    let size = if variants > 1 {
+        (
+            facet_width(panels.len(), 600),
+            FACET_TOP + 320 * variants as u32,
+        )
     } else {
-        (1300, 40 + 520 * rows as u32)
+        let (rows, cols) = grid_shape(panels.len(), 2);
+        if cols == 1 {
+            (900, 40 + 560 * rows as u32)
+        } else {
+            (1300, 40 + 520 * rows as u32)
+        }
     };
     write_png_svg(out_dir, "learning_curves", |path, svg| match svg {
         None => draw_curves(
@@ -652,17 +901,27 @@ pub fn write_learning_curves(
 }
 
 /// Writes `uncertainty_1d.png` and `.svg`: one panel per (method, variant) (up to three
-/// columns), shared axes, test points, predictive mean and ±2 std band.
+/// columns), shared axes, test points, predictive mean and ±2 std band. With several variants, a
+/// grid instead: one row per variant (axes shared within the row), one column per method.
 pub fn write_uncertainty_1d(
     out_dir: &Path,
     title: &str,
     panels: &[BandPanel],
 ) -> Result<Vec<PathBuf>, Error> {
-    let (rows, cols) = grid_shape(panels.len(), 3);
-    let size = match cols {
-        1 => (900, 40 + 560 * rows as u32),
-        2 => (1200, 40 + 480 * rows as u32),
-        _ => (1500, 40 + 440 * rows as u32),
+    let variants = band_variants(panels).len();
+    let size = if variants > 1 {
+        let methods = methods_by_index(panels.iter().map(|p| (p.method_index, p.method.as_str())));
+        (
+            facet_width(methods.len(), 500),
+            FACET_TOP + 340 * variants as u32,
+        )
+    } else {
+        let (rows, cols) = grid_shape(panels.len(), 3);
+        match cols {
+            1 => (900, 40 + 560 * rows as u32),
+            2 => (1200, 40 + 480 * rows as u32),
+            _ => (1500, 40 + 440 * rows as u32),
+        }
     };
     write_png_svg(out_dir, "uncertainty_1d", |path, svg| match svg {
         None => draw_bands(

@@ -45,7 +45,8 @@ pub struct Table {
     /// Columns, as `split.metric`.
     pub metrics: Vec<String>,
     pub spread: Spread,
-    /// Rows in order of first appearance of (method, variant) in the runs.
+    /// Rows grouped by variant (variants in order of first appearance in the runs), then in order
+    /// of first appearance of (method, variant).
     pub rows: Vec<Row>,
     pub failed: Vec<FailedRun>,
     /// Number of decimals shown per column (consistent within a column).
@@ -58,6 +59,11 @@ impl Table {
         self.rows
             .first()
             .is_some_and(|first| self.rows.iter().any(|r| r.variant != first.variant))
+    }
+
+    /// Whether `row` is the first row of its variant's group (rows are grouped by variant).
+    pub fn starts_group(&self, row: usize) -> bool {
+        row == 0 || self.rows[row - 1].variant != self.rows[row].variant
     }
 
     /// Whether cell (row, column) holds the best mean of its column among the rows of the same
@@ -175,6 +181,14 @@ pub fn table(results: &Results, options: &ReportOptions) -> Table {
             }),
         }
     }
+    // Group rows by variant: methods are compared within a variant.
+    let mut variants: Vec<&str> = Vec::new();
+    for ((_, variant), _) in &groups {
+        if !variants.contains(variant) {
+            variants.push(variant);
+        }
+    }
+    groups.sort_by_key(|((_, variant), _)| variants.iter().position(|v| v == variant));
     let rows: Vec<Row> = groups
         .into_iter()
         .map(|((method, variant), ids)| {
@@ -228,12 +242,25 @@ fn spread_name(spread: Spread) -> &'static str {
     }
 }
 
+/// What the bold marks: the best mean of a column, or of a column within a variant.
+fn best_note(table: &Table) -> &'static str {
+    if table.show_variant() {
+        "best mean per variant in bold"
+    } else {
+        "best mean in bold"
+    }
+}
+
 /// The notes under a table: what the numbers are, failed runs, n = 1 rows.
 fn notes(table: &Table) -> Vec<String> {
-    let mut notes = vec![match table.spread {
-        Spread::Std => "Mean ± sample std (n − 1 denominator) of the final value over seeds and splits; best mean in bold; n = number of ok runs.".to_string(),
-        Spread::Sem => "Mean ± standard error of the mean (sample std / √n) of the final value over seeds and splits; best mean in bold; n = number of ok runs.".to_string(),
-    }];
+    let what = match table.spread {
+        Spread::Std => "sample std (n − 1 denominator)",
+        Spread::Sem => "standard error of the mean (sample std / √n)",
+    };
+    let mut notes = vec![format!(
+        "Mean ± {what} of the final value over seeds and splits; {}; n = number of ok runs.",
+        best_note(table)
+    )];
     if table
         .rows
         .iter()
@@ -278,13 +305,15 @@ fn arrow(metric: &str) -> bool {
     higher_is_better(bare_metric(metric))
 }
 
-/// Markdown table (GitHub flavour) followed by its notes.
+/// Markdown table (GitHub flavour) followed by its notes. With several variants, the variant is
+/// the first column, named on the first row of its group only.
 pub fn render_markdown(table: &Table) -> String {
     let show_variant = table.show_variant();
-    let mut out = String::from("| method |");
+    let mut out = String::from("|");
     if show_variant {
         out.push_str(" variant |");
     }
+    out.push_str(" method |");
     for m in &table.metrics {
         let _ = write!(
             out,
@@ -302,10 +331,15 @@ pub fn render_markdown(table: &Table) -> String {
     }
     out.push_str("--:|\n");
     for (r, row) in table.rows.iter().enumerate() {
-        let _ = write!(out, "| {} |", md_escape(&row.method));
+        out.push('|');
         if show_variant {
-            let _ = write!(out, " {} |", md_escape(&row.variant));
+            if table.starts_group(r) {
+                let _ = write!(out, " {} |", md_escape(&row.variant));
+            } else {
+                out.push_str(" |");
+            }
         }
+        let _ = write!(out, " {} |", md_escape(&row.method));
         for (c, cell) in row.cells.iter().enumerate() {
             let d = table.decimals[c];
             match cell {
@@ -361,17 +395,20 @@ pub fn latex_escape(s: &str) -> String {
     out
 }
 
-/// LaTeX table with booktabs rules (`\usepackage{booktabs}`), best mean in `\textbf{}`.
+/// LaTeX table with booktabs rules (`\usepackage{booktabs}`), best mean in `\textbf{}`. With
+/// several variants, the variant is the first column, named on the first row of its group, and a
+/// `\midrule` separates the groups.
 pub fn render_latex(table: &Table) -> String {
     let show_variant = table.show_variant();
     let mut out = String::from("\\begin{table}[t]\n\\centering\n");
     let _ = writeln!(
         out,
-        "\\caption{{Mean $\\pm$ {} over seeds and splits; best mean in bold; $n$ = number of ok runs.}}",
+        "\\caption{{Mean $\\pm$ {} over seeds and splits; {}; $n$ = number of ok runs.}}",
         match table.spread {
             Spread::Std => "sample std",
             Spread::Sem => "s.e.m.",
-        }
+        },
+        best_note(table)
     );
     let cols = format!(
         "l{}{}r",
@@ -379,20 +416,27 @@ pub fn render_latex(table: &Table) -> String {
         "r".repeat(table.metrics.len())
     );
     let _ = writeln!(out, "\\begin{{tabular}}{{{cols}}}\n\\toprule");
-    out.push_str("method");
     if show_variant {
-        out.push_str(" & variant");
+        out.push_str("variant & ");
     }
+    out.push_str("method");
     for m in &table.metrics {
         let dir = if arrow(m) { "\\uparrow" } else { "\\downarrow" };
         let _ = write!(out, " & {} ${dir}$", latex_escape(m));
     }
     out.push_str(" & $n$ \\\\\n\\midrule\n");
     for (r, row) in table.rows.iter().enumerate() {
-        out.push_str(&latex_escape(&row.method));
         if show_variant {
-            let _ = write!(out, " & {}", latex_escape(&row.variant));
+            if table.starts_group(r) {
+                if r > 0 {
+                    out.push_str("\\midrule\n");
+                }
+                let _ = write!(out, "{} & ", latex_escape(&row.variant));
+            } else {
+                out.push_str(" & ");
+            }
         }
+        out.push_str(&latex_escape(&row.method));
         for (c, cell) in row.cells.iter().enumerate() {
             let d = table.decimals[c];
             match cell {

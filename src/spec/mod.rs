@@ -6,7 +6,9 @@
 //! range, and list one [`RunSpec`] per (variant, method, split, seed). Nothing here trains or
 //! writes; the runner never sees an unchecked value.
 
+pub mod benchmark;
 pub mod overrides;
+pub mod tune;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -489,6 +491,11 @@ pub struct Experiment {
     /// Method names in file order.
     pub methods: Vec<String>,
     pub runs: Vec<RunSpec>,
+    /// The hyperparameter search of the `[tune]` section, if any.
+    pub tune: Option<tune::TuneSpec>,
+    /// A benchmark of search strategies on test functions (a `[benchmark]` experiment, which has
+    /// no data, model or methods).
+    pub benchmark: Option<benchmark::BenchmarkSpec>,
 }
 
 /// Reads and validates an experiment file.
@@ -523,13 +530,42 @@ pub fn parse(file: &str, text: &str, sets: &[String]) -> Result<Experiment, Spec
         overrides::set_path(&mut table, &key, value)
             .map_err(|m| SpecError::new(file, format!("--set {key}"), m))?;
     }
-    let resolved_toml = toml::to_string(&table).map_err(|e| {
+    if table.contains_key("benchmark") {
+        return parse_benchmark(file, table);
+    }
+    let mut experiment = parse_table(file, &table)?;
+    if let Some(tune_table) = table.get("tune") {
+        let tune_table = match tune_table {
+            Value::Table(t) => t.clone(),
+            other => {
+                return Err(SpecError::new(
+                    file,
+                    "tune",
+                    format!("must be a table, got a {}", other.type_str()),
+                ));
+            }
+        };
+        experiment.tune = Some(tune::TuneSpec::from_table(
+            file,
+            &table,
+            tune_table,
+            &experiment,
+        )?);
+    }
+    Ok(experiment)
+}
+
+/// Validates an experiment table (overrides applied) without its `[tune]` section.
+pub(crate) fn parse_table(file: &str, table: &Table) -> Result<Experiment, SpecError> {
+    let resolved_toml = toml::to_string(table).map_err(|e| {
         SpecError::new(
             file,
             "(file)",
             format!("cannot write the resolved spec: {e}"),
         )
     })?;
+    let mut table = table.clone();
+    table.remove("tune");
 
     let variants = expand_sweep(file, &table)?;
     let mut runs = Vec::new();
@@ -567,6 +603,59 @@ pub fn parse(file: &str, text: &str, sets: &[String]) -> Result<Experiment, Spec
         variants: variant_labels,
         methods: head.methods,
         runs,
+        tune: None,
+        benchmark: None,
+    })
+}
+
+/// The top level of a benchmark experiment.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BenchmarkFile {
+    name: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    master_seed: u64,
+    benchmark: Table,
+    #[serde(default)]
+    report: Option<Table>,
+}
+
+fn parse_benchmark(file: &str, table: Table) -> Result<Experiment, SpecError> {
+    let resolved_toml = toml::to_string(&table).map_err(|e| {
+        SpecError::new(
+            file,
+            "(file)",
+            format!("cannot write the resolved spec: {e}"),
+        )
+    })?;
+    let raw: BenchmarkFile = deserialize_at(file, "", table)?;
+    if !valid_name(&raw.name) {
+        return Err(SpecError::new(
+            file,
+            "name",
+            format!("`{}` must be 1-64 letters, digits, `_` or `-`", raw.name),
+        ));
+    }
+    let report = deserialize_at::<ReportOptions>(file, "report", raw.report.unwrap_or_default())?;
+    report
+        .validate()
+        .map_err(|(key, message)| SpecError::new(file, format!("report.{key}"), message))?;
+    let benchmark = benchmark::BenchmarkSpec::from_table(file, raw.benchmark)?;
+    Ok(Experiment {
+        file: file.to_string(),
+        name: raw.name,
+        description: raw.description,
+        master_seed: raw.master_seed,
+        seeds: Vec::new(),
+        resolved_toml,
+        report,
+        variants: Vec::new(),
+        methods: Vec::new(),
+        runs: Vec::new(),
+        tune: None,
+        benchmark: Some(benchmark),
     })
 }
 

@@ -72,9 +72,11 @@ pub fn maximize(
     f_best: f64,
     incumbents: &[&[f64]],
     search: &AcqSearch,
+    feasible: Option<&dyn Fn(&[f64]) -> bool>,
     rng: &mut Rng,
     ws: &mut AcqWorkspace,
 ) -> (Vec<f64>, f64) {
+    let allowed = |x: &[f64]| feasible.is_none_or(|f| f(x));
     let dim = gp.dim;
     let ls = gp.lengthscales();
     ws.dmu.resize(dim, 0.0);
@@ -151,11 +153,49 @@ pub fn maximize(
             if a.is_finite() { -a } else { f64::INFINITY }
         };
         let (v, _) = minimize_box(objective, &mut x, &lo, &hi, &opts, lbfgs);
-        if -v > best.1 {
+        if -v > best.1 && allowed(&x) {
             best = (x, -v);
         }
     }
     best
+}
+
+/// Thompson sampling on a finite set (Thompson 1933; Kandasamy et al. 2018): draws one joint
+/// sample f ~ N(μ, Σ) of the posterior at the `m` points `cands` (row-major m×dim) and returns the
+/// index of its minimum. Σ = K** − VᵀV with V = L⁻¹K*, factorised with the jitter ladder.
+pub fn thompson_argmin(gp: &Gp, cands: &[f64], rng: &mut Rng) -> usize {
+    let dim = gp.dim;
+    let m = cands.len() / dim;
+    let mut ws = PredictWorkspace::default();
+    let mut mu = vec![0.0; m];
+    let mut v = vec![0.0; m * gp.n];
+    for i in 0..m {
+        let (mean, _) = gp.predict(&cands[i * dim..(i + 1) * dim], &mut ws);
+        mu[i] = mean;
+        v[i * gp.n..(i + 1) * gp.n].copy_from_slice(gp.last_v(&ws));
+    }
+    let mut cov = vec![0.0; m * m];
+    for i in 0..m {
+        for j in 0..=i {
+            let k = gp.kernel(&cands[i * dim..(i + 1) * dim], &cands[j * dim..(j + 1) * dim]);
+            let vv: f64 = v[i * gp.n..(i + 1) * gp.n].iter().zip(&v[j * gp.n..(j + 1) * gp.n]).map(|(a, b)| a * b).sum();
+            cov[i * m + j] = k - vv;
+            cov[j * m + i] = k - vv;
+        }
+    }
+    let mut scratch = vec![0.0; m * m];
+    if super::gp::cholesky_jitter(&mut cov, &mut scratch, m).is_none() {
+        return (0..m).min_by(|&a, &b| mu[a].total_cmp(&mu[b])).unwrap_or(0);
+    }
+    let z: Vec<f64> = (0..m).map(|_| rng.sample(StandardNormal)).collect();
+    let mut best = (f64::INFINITY, 0);
+    for i in 0..m {
+        let s = mu[i] + (0..=i).map(|j| cov[i * m + j] * z[j]).sum::<f64>();
+        if s < best.0 {
+            best = (s, i);
+        }
+    }
+    best.1
 }
 
 #[cfg(test)]

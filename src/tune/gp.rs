@@ -37,7 +37,7 @@ const LN_2PI: f64 = 1.837_877_066_409_345_5;
 /// Bounds of ln ℓ, ln σ_f², ln σₙ².
 pub const LOG_LENGTHSCALE_BOUNDS: (f64, f64) = (-4.605_170_185_988_091, 2.995_732_273_553_991);
 pub const LOG_SIGNAL_BOUNDS: (f64, f64) = (-2.995_732_273_553_991, 2.995_732_273_553_991);
-pub const LOG_NOISE_BOUNDS: (f64, f64) = (-13.815_510_557_964_274, 0.0);
+pub const LOG_NOISE_BOUNDS: (f64, f64) = (-23.025_850_929_940_457, 0.0);
 const PRIOR_LS_SD: f64 = 1.5;
 const PRIOR_SIGNAL_SD: f64 = 2.0;
 const NOISE_GAMMA_SHAPE: f64 = 1.1;
@@ -473,6 +473,17 @@ impl Gp {
         forward_solve(&self.chol, self.n, &mut ws.v);
         let var = self.signal - ws.v.iter().map(|a| a * a).sum::<f64>();
         (mu, var.max(1e-12 * self.signal))
+    }
+
+    /// v = L⁻¹k* of the last [`Gp::predict`] with this workspace.
+    pub fn last_v<'a>(&self, ws: &'a PredictWorkspace) -> &'a [f64] {
+        &ws.v
+    }
+
+    /// The kernel k(a, b) with the fitted hyperparameters.
+    pub fn kernel(&self, a: &[f64], b: &[f64]) -> f64 {
+        let r2: f64 = (0..self.dim).map(|d| (a[d] - b[d]).powi(2) * self.inv_ls2[d]).sum();
+        self.signal * matern52(r2).0
     }
 
     /// As [`Gp::predict`], plus ∂μ/∂x and ∂σ²/∂x: with ∂k*ᵢ/∂x_d = −σ_f² gᵢ (x_d − xᵢ_d)/ℓ_d²,

@@ -355,6 +355,28 @@ impl Tuner {
         }
     }
 
+    /// Model-based trials since the best finished value last improved by more than 1e-3 standard
+    /// deviations of the finished values `y_all` (internal direction).
+    fn stalled_model_trials(&self, y_all: &[f64]) -> usize {
+        let n = y_all.len() as f64;
+        let mean = y_all.iter().sum::<f64>() / n;
+        let sd = (y_all.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt();
+        let tol = super::knob("STALLTOL", 1e-3) * sd;
+        let mut best = f64::INFINITY;
+        let mut since = 0;
+        for t in &self.trials {
+            let Some(v) = t.objective.filter(|_| t.status == TrialStatus::Complete) else { continue };
+            let v = self.internal(v);
+            if v < best - tol {
+                since = 0;
+            } else if t.source == TrialSource::Model {
+                since += 1;
+            }
+            best = best.min(v);
+        }
+        since
+    }
+
     fn next_bo_point(&mut self, cfg: &BoConfig) -> (Vec<f64>, TrialSource) {
         let dim = self.space.dim();
         let n_init = cfg.n_initial(dim);
@@ -436,25 +458,47 @@ impl Tuner {
         // Incumbents: observed points, best first.
         let mut order: Vec<usize> = (0..y.len()).collect();
         order.sort_by(|&a, &b| y[a].total_cmp(&y[b]).then(a.cmp(&b)));
-        let incumbents: Vec<&[f64]> = order.iter().map(|&i| &x[i * dim..(i + 1) * dim]).collect();
-        let f_best = (y[order[0]] - gp.y_mean) / gp.y_std - super::knob("XI", 0.0);
         let search = AcqSearch {
-            candidates: cfg
-                .candidates
-                .unwrap_or(super::knob("CAND", 1024.0) as usize),
+            candidates: cfg.candidates.unwrap_or(super::knob("CAND", 1024.0) as usize),
             restarts: super::knob("RESTARTS", 4.0) as usize,
             ..AcqSearch::default()
         };
         let mut ws = AcqWorkspace::default();
-        let (point, _) = maximize(
-            &gp,
-            &cfg.acquisition,
-            f_best,
-            &incumbents,
-            &search,
-            &mut rng,
-            &mut ws,
-        );
+        let stalled = self.stalled_model_trials(&y);
+        let f0 = super::knob("F0", 1e9) as usize;
+        let explore = stalled >= f0 && (stalled - f0) % 2 == 0;
+        let ls = gp.lengthscales();
+        let centre = x[order[0] * dim..(order[0] + 1) * dim].to_vec();
+        let radius2 = super::knob("RADIUS", 1.5).powi(2);
+        let outside = |p: &[f64]| -> bool {
+            p.iter().zip(&centre).zip(&ls).map(|((a, b), l)| ((a - b) / l).powi(2)).sum::<f64>() >= radius2
+        };
+        let far: Vec<usize> = order.iter().copied().filter(|&i| outside(&x[i * dim..(i + 1) * dim])).collect();
+        let expl = super::knob("EXPL", 0.0) as i32;
+        if explore && expl == 1 {
+            return (self.design_point(InitialDesign::Sobol, self.proposed, n_init), TrialSource::Model);
+        }
+        if explore && expl == 2 {
+            let m = super::knob("TSM", 256.0) as usize;
+            let mut cands = Vec::with_capacity(m * dim);
+            while cands.len() < m * dim {
+                let p: Vec<f64> = (0..dim).map(|_| rng.random::<f64>()).collect();
+                if outside(&p) {
+                    cands.extend(p);
+                }
+            }
+            let i = super::bo::thompson_argmin(&gp, &cands, &mut rng);
+            return (cands[i * dim..(i + 1) * dim].to_vec(), TrialSource::Model);
+        }
+        let (point, _) = if explore && !far.is_empty() {
+            let incumbents: Vec<&[f64]> = far.iter().map(|&i| &x[i * dim..(i + 1) * dim]).collect();
+            let f_best = (y[far[0]] - gp.y_mean) / gp.y_std;
+            maximize(&gp, &cfg.acquisition, f_best, &incumbents, &search, Some(&outside), &mut rng, &mut ws)
+        } else {
+            let incumbents: Vec<&[f64]> = order.iter().map(|&i| &x[i * dim..(i + 1) * dim]).collect();
+            let f_best = (y[order[0]] - gp.y_mean) / gp.y_std - super::knob("XI", 0.0);
+            maximize(&gp, &cfg.acquisition, f_best, &incumbents, &search, None, &mut rng, &mut ws)
+        };
         // A point already evaluated (possible after rounding integers/categoricals) teaches
         // nothing: fall back to a uniform random point.
         let snapped = self.space.snap(&point);

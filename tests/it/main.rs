@@ -3,4 +3,5 @@
 mod common;
 mod determinism;
 mod end_to_end;
+mod search;
 mod spec_errors;
