@@ -18,11 +18,14 @@ use std::sync::atomic::AtomicBool;
 
 use rayon::prelude::*;
 
-use crate::error::Result;
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
 use crate::runner::Executor;
 use crate::spec::benchmark::BenchmarkSpec;
 use crate::spec::tune::TuneSpec;
 use crate::spec::{Experiment, RunSpec};
+use crate::store;
 use crate::store::{RunOutput, RunStatus, TrialRow};
 use crate::tune::functions::TestFunction;
 use crate::tune::{Direction, ParamSpec, SearchSpace, StrategyConfig, TrialSource, Tuner};
@@ -77,6 +80,41 @@ pub(crate) fn run_searches(tune: &TuneSpec, executor: &Executor) -> Result<Vec<T
     Ok(rows)
 }
 
+/// The finished trials of `method` stored in an earlier results directory, as (values,
+/// objective) pairs for [`Tuner::warm_start`].
+pub fn earlier_trials(
+    dir: &std::path::Path,
+    method: &str,
+) -> Result<Vec<(Vec<(String, toml::Value)>, Option<f64>)>> {
+    let mut out = Vec::new();
+    for row in store::load_trials(dir)? {
+        if row.problem != method || row.objective.is_none() {
+            continue;
+        }
+        let bad = |e: String| {
+            Error::Other(format!(
+                "{}: trial {} of {}: parameters {}: {e}",
+                dir.display(),
+                row.trial,
+                row.strategy,
+                row.parameters
+            ))
+        };
+        let json: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(&row.parameters).map_err(|e| bad(e.to_string()))?;
+        let values = json
+            .into_iter()
+            .map(|(k, v)| {
+                toml::Value::deserialize(v)
+                    .map(|v| (k, v))
+                    .map_err(|e| bad(e.to_string()))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        out.push((values, row.objective));
+    }
+    Ok(out)
+}
+
 fn better(direction: Direction, a: f64, b: f64) -> bool {
     match direction {
         Direction::Minimize => a < b,
@@ -106,6 +144,11 @@ fn one_search(
         tune.budget,
         tune.search_seed(label, repeat),
     );
+    if let Some(dir) = &tune.warm_start {
+        tuner
+            .warm_start(&earlier_trials(dir, &tune.method)?)
+            .map_err(|e| Error::Other(format!("tune.warm_start {}: {e}", dir.display())))?;
+    }
     let mut rows = Vec::new();
     let mut best: Option<f64> = None;
     while tuner.remaining() > 0 && !executor.stopping() {

@@ -11,6 +11,7 @@
 //! repeats = 5                           # independent searches per strategy
 //! batch = 1                             # trials proposed and run at once within a search
 //! final_runs = true                     # re-run each search's best over all seeds and splits
+//! warm_start = "results/tune_uci"       # optional: earlier trials of the same method seed it
 //!
 //! [tune.space]
 //! "methods.adam.optimizer.lr" = { kind = "log_uniform", low = 1e-4, high = 0.1 }
@@ -52,6 +53,9 @@ struct TuneSection {
     batch: usize,
     #[serde(default = "yes")]
     final_runs: bool,
+    /// A results directory whose `trials.parquet` trials of the same method seed every search.
+    #[serde(default)]
+    warm_start: Option<std::path::PathBuf>,
     space: Table,
 }
 
@@ -79,6 +83,8 @@ pub struct TuneSpec {
     pub repeats: usize,
     pub batch: usize,
     pub final_runs: bool,
+    /// A results directory whose finished trials of the same method warm-start every search.
+    pub warm_start: Option<std::path::PathBuf>,
     pub space: SearchSpace,
     file: String,
     /// The experiment table without `[tune]`, to which trial values are applied.
@@ -217,6 +223,19 @@ impl TuneSpec {
             params.push((key, spec));
         }
         let space = SearchSpace { params };
+        if let Some(dir) = &raw.warm_start
+            && !dir.join(crate::store::TRIALS_FILE).is_file()
+        {
+            return Err(err(
+                "warm_start",
+                format!(
+                    "{} has no {}: name the results directory of an earlier search, e.g. \
+                     \"results/tune_uci\"",
+                    dir.display(),
+                    crate::store::TRIALS_FILE
+                ),
+            ));
+        }
         space.validate().map_err(|(key, message)| {
             SpecError::new(file, format!("tune.space.\"{key}\""), message)
         })?;
@@ -240,6 +259,7 @@ impl TuneSpec {
             repeats: raw.repeats,
             batch: raw.batch,
             final_runs: raw.final_runs,
+            warm_start: raw.warm_start,
             space,
             file: file.to_string(),
             base,

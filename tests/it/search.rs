@@ -174,3 +174,45 @@ fn a_benchmark_finds_the_minimum_of_a_test_function() {
     let e = spec::parse("bench.toml", &text.replace("branin", "rosenbrok"), &[]).unwrap_err();
     assert!(e.message.contains("hartmann6"), "{e}");
 }
+
+#[test]
+fn earlier_trials_warm_start_a_new_search() {
+    // 5 trials fill the default initial design of 2 dimensions: max(d + 1, 5).
+    let first_text = tiny_search("").replace("budget = 7", "budget = 5").replace(
+        "strategies = [{ kind = \"random\" }, { kind = \"bo\" }]\nrepeats = 2",
+        "strategies = [{ kind = \"random\" }]\nrepeats = 1",
+    );
+    let first = spec::parse("tiny.toml", &first_text, &[]).unwrap();
+    let root = temp_dir("warm-first");
+    run(&first, &options(&root, 1));
+    let earlier = root.join("results/tiny");
+    assert_eq!(store::load_trials(&earlier).unwrap().len(), 5);
+
+    let second_text = first_text
+        .replace("budget = 5", "budget = 2")
+        .replace("[{ kind = \"random\" }]", "[{ kind = \"bo\" }]")
+        .replace(
+            "[tune.space]",
+            &format!(
+                "warm_start = {:?}\n[tune.space]",
+                earlier.display().to_string()
+            ),
+        );
+    let second = spec::parse("tiny.toml", &second_text, &[]).unwrap();
+    let root2 = temp_dir("warm-second");
+    run(&second, &options(&root2, 1));
+    let trials = store::load_trials(&root2.join("results/tiny")).unwrap();
+    assert_eq!(trials.len(), 2, "the budget counts new trials only");
+    assert!(
+        trials.iter().all(|t| t.trial >= 5 && t.source == "model"),
+        "the 5 earlier trials come first and already fill the initial design: {trials:?}"
+    );
+
+    let e = spec::parse(
+        "tiny.toml",
+        &second_text.replace(&earlier.display().to_string(), "results/nowhere"),
+        &[],
+    )
+    .unwrap_err();
+    assert_eq!(e.key, "tune.warm_start", "{e}");
+}
