@@ -7,6 +7,7 @@
 //! results give the same bytes.
 
 pub mod plots;
+pub mod search;
 pub mod table;
 
 use std::fmt::Write as _;
@@ -14,14 +15,44 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, SpecError};
-use crate::store::{self, Results, RunStatus};
+use crate::spec::tune::{TRIAL_PREFIX, TUNED_PREFIX};
+use crate::store::{self, Results, RunStatus, TrialRow};
 
 pub use plots::{BandPanel, Curve, CurvePanel, CurvePoint};
+pub use search::{
+    ConvergencePanel, Quantiles, SearchKind, SearchSetup, SearchTable, convergence, search_table,
+};
 pub use table::{Cell, FailedRun, Row, Table};
 
 /// Plot names accepted in `[report] plots`.
 pub const PLOTS: [&str; 2] = ["learning_curves", "uncertainty_1d"];
 const SPLITS: [&str; 3] = ["train", "valid", "test"];
+
+/// The variant under which a run enters the main table and the learning curves: None for a
+/// search trial (`trial:<strategy>:<repeat>:<trial>`, shown in the search part instead),
+/// `tuned:<strategy>` for a re-run of a search's best (`tuned:<strategy>:<repeat>`, so all
+/// repeats of a strategy pool into one row), the variant itself otherwise.
+pub fn pooled_variant(variant: &str) -> Option<&str> {
+    if variant.starts_with(TRIAL_PREFIX) {
+        return None;
+    }
+    if let Some(rest) = variant.strip_prefix(TUNED_PREFIX)
+        && let Some((strategy, repeat)) = rest.rsplit_once(':')
+        && !strategy.is_empty()
+        && !repeat.is_empty()
+        && repeat.bytes().all(|b| b.is_ascii_digit())
+    {
+        return Some(&variant[..TUNED_PREFIX.len() + strategy.len()]);
+    }
+    Some(variant)
+}
+
+/// Whether two (pooled) variants hold comparable values: the same variant, or the `default` and
+/// `tuned:*` configurations of one search experiment (one data set, different hyperparameters).
+pub fn comparable_variants(a: &str, b: &str) -> bool {
+    let searched = |v: &str| v == "default" || v.starts_with(TUNED_PREFIX);
+    a == b || (searched(a) && searched(b))
+}
 
 /// What the table's ± shows.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -132,6 +163,8 @@ pub struct ReportMeta {
     pub variant_order: Vec<String>,
     /// The command that regenerates the report, shown in its README.
     pub command: String,
+    /// The spec's `[tune]` or `[benchmark]` settings; None for an experiment without a search.
+    pub search: Option<SearchSetup>,
 }
 
 /// What [`write_report`] wrote.
@@ -166,6 +199,7 @@ pub fn read_meta(results_dir: &Path) -> Result<ReportMeta, Error> {
                 method_order: Vec::new(),
                 variant_order: Vec::new(),
                 command,
+                search: None,
             });
         }
         Err(e) => return Err(Error::Report(format!("{file}: cannot read: {e}"))),
@@ -197,7 +231,16 @@ pub fn read_meta(results_dir: &Path) -> Result<ReportMeta, Error> {
             .collect(),
         _ => Vec::new(),
     };
-    let variant_order = crate::spec::variant_labels(&spec);
+    let search = SearchSetup::from_spec(&spec);
+    let mut variant_order = if spec.contains_key("benchmark") {
+        Vec::new()
+    } else {
+        crate::spec::variant_labels(&spec)
+    };
+    // A search's re-runs follow the plain plan, in the spec's strategy order.
+    if let Some(s) = &search {
+        variant_order.extend(s.strategies.iter().map(|k| format!("{TUNED_PREFIX}{k}")));
+    }
     Ok(ReportMeta {
         name,
         description,
@@ -205,17 +248,20 @@ pub fn read_meta(results_dir: &Path) -> Result<ReportMeta, Error> {
         method_order,
         variant_order,
         command,
+        search,
     })
 }
 
-/// Reads results_dir (merged parquet + spec.toml, whose `[report]` table, if any, is
-/// [`ReportOptions`], and whose `name`/`description` titles the report) and writes
-/// out_dir/{README.md, table.md, table.tex, table.csv, learning_curves.png/svg,
-/// uncertainty_1d.png/svg}.
+/// Reads results_dir (merged parquet, `trials.parquet` if any, and spec.toml, whose `[report]`
+/// table, if any, is [`ReportOptions`], and whose `name`/`description` titles the report) and
+/// writes out_dir/{README.md, table.md, table.tex, table.csv, learning_curves.png/svg,
+/// uncertainty_1d.png/svg}, plus search.md, search.csv and search_convergence.png/svg when the
+/// experiment searched. A benchmark (trials, no runs) gets only the search part.
 pub fn write_report(results_dir: &Path, out_dir: &Path) -> Result<ReportSummary, Error> {
     let meta = read_meta(results_dir)?;
     let results = store::load(results_dir)?;
-    render_report(&results, &meta, out_dir)
+    let trials = store::load_trials(results_dir)?;
+    render_report(&results, &trials, &meta, out_dir)
 }
 
 fn write_text(path: &Path, text: &str, files: &mut Vec<PathBuf>) -> Result<(), Error> {
@@ -231,9 +277,10 @@ fn write_text(path: &Path, text: &str, files: &mut Vec<PathBuf>) -> Result<(), E
     Ok(())
 }
 
-/// Writes the whole report of in-memory results into `out_dir`.
+/// Writes the whole report of in-memory results and search trials into `out_dir`.
 pub fn render_report(
     results: &Results,
+    trials: &[TrialRow],
     meta: &ReportMeta,
     out_dir: &Path,
 ) -> Result<ReportSummary, Error> {
@@ -259,7 +306,10 @@ pub fn render_report(
         let mut runs = results.runs.clone();
         runs.sort_by_key(|r| {
             (
-                rank(&meta.variant_order, &r.variant),
+                rank(
+                    &meta.variant_order,
+                    pooled_variant(&r.variant).unwrap_or(&r.variant),
+                ),
                 rank(&meta.method_order, &r.method),
             )
         });
@@ -270,6 +320,32 @@ pub fn render_report(
         };
         &ordered
     };
+
+    let search = if trials.is_empty() {
+        None
+    } else {
+        Some(render_search(trials, meta, out_dir, &mut files)?)
+    };
+    // A benchmark of search strategies: trials but no runs, so no main table and no curves.
+    if let (true, Some(search)) = (results.runs.is_empty(), &search) {
+        let mut readme = format!("# {}\n\n", meta.name);
+        if let Some(d) = &meta.description {
+            let _ = writeln!(readme, "{}\n", d.trim());
+        }
+        let _ = write!(
+            readme,
+            "## Search\n\n{search}\n---\n\nRegenerate this report with:\n\n```sh\n{}\n```\n",
+            meta.command
+        );
+        write_text(&out_dir.join("README.md"), &readme, &mut files)?;
+        return Ok(ReportSummary {
+            out_dir: out_dir.to_path_buf(),
+            files,
+            runs_ok: 0,
+            runs_failed: 0,
+            skipped,
+        });
+    }
 
     let table = table::table(results, &meta.options);
     let table_md = table::render_markdown(&table);
@@ -335,11 +411,23 @@ pub fn render_report(
     if let Some(d) = &meta.description {
         let _ = writeln!(readme, "{}\n", d.trim());
     }
+    let n_trials = results
+        .runs
+        .iter()
+        .filter(|r| pooled_variant(&r.variant).is_none())
+        .count();
+    let _ = write!(readme, "{} runs", results.runs.len());
+    if n_trials > 0 {
+        let _ = write!(readme, " ({n_trials} of them search trials)");
+    }
     let _ = write!(
         readme,
-        "{} runs: {runs_ok} ok, {runs_failed} failed. Tables: [Markdown](table.md), [LaTeX](table.tex), [CSV](table.csv).\n\n## Results\n\n{table_md}{figures}",
-        results.runs.len()
+        ": {runs_ok} ok, {runs_failed} failed. Tables: [Markdown](table.md), [LaTeX](table.tex), [CSV](table.csv).\n\n## Results\n\n{table_md}"
     );
+    if let Some(search) = &search {
+        let _ = write!(readme, "\n## Search\n\n{search}");
+    }
+    readme.push_str(&figures);
     for s in &skipped {
         let _ = write!(readme, "\nNot drawn: {s}.\n");
     }
@@ -358,11 +446,59 @@ pub fn render_report(
     })
 }
 
+/// Writes search.md, search.csv and search_convergence.png/svg; returns the README's search
+/// section (without its heading).
+fn render_search(
+    trials: &[TrialRow],
+    meta: &ReportMeta,
+    out_dir: &Path,
+    files: &mut Vec<PathBuf>,
+) -> Result<String, Error> {
+    let setup = meta
+        .search
+        .clone()
+        .unwrap_or_else(|| SearchSetup::infer(trials));
+    let table = search::search_table(trials, &setup);
+    let md = search::render_search_markdown(&table);
+    write_text(&out_dir.join("search.md"), &md, files)?;
+    write_text(
+        &out_dir.join("search.csv"),
+        &search::render_search_csv(&table),
+        files,
+    )?;
+    let panels = search::convergence(trials, &setup);
+    let repeats = table.rows.iter().map(|r| r.repeats).max().unwrap_or(0);
+    let (title, what) = if setup.is_benchmark() {
+        (
+            format!(
+                "{}: simple regret best − f* (median over {repeats} repeats, band 25th–75th percentile)",
+                meta.name
+            ),
+            "Simple regret best − f\\* (log scale, floored at 1e-8) of the best value found after each trial",
+        )
+    } else {
+        (
+            format!(
+                "{}: best {} so far (median over {repeats} repeats, band 25th–75th percentile)",
+                meta.name,
+                setup.objective()
+            ),
+            "Best objective found after each trial",
+        )
+    };
+    files.extend(plots::write_search_convergence(out_dir, &title, &panels)?);
+    let searches: usize = table.rows.iter().map(|r| r.repeats).sum();
+    Ok(format!(
+        "{} trials in {searches} searches. Search table: [Markdown](search.md), [CSV](search.csv).\n\n{md}\n{what}: median over the repeats of each strategy, band between the 25th and 75th percentiles.\n\n![search convergence](search_convergence.png)\n",
+        trials.len()
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::table::{latex_escape, render_csv, render_latex, render_markdown};
     use super::*;
-    use crate::store::{MetricRow, PredictionRow, RunRecord};
+    use crate::store::{MetricRow, PredictionRow, RunRecord, TrialRow};
 
     /// A fresh directory under the system temp dir, removed on drop.
     struct TempDir(PathBuf);
@@ -987,5 +1123,165 @@ data=b & sgd & 10.00 $\\pm$ 0.00 & 1 \\\\
             err.contains("report.plots[0]") && err.contains("uncertainty_1d"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn pooled_variant_drops_trials_and_pools_tuned_repeats() {
+        assert_eq!(pooled_variant("trial:bo:0:003"), None);
+        assert_eq!(pooled_variant("tuned:bo:12"), Some("tuned:bo"));
+        assert_eq!(pooled_variant("tuned:random:0"), Some("tuned:random"));
+        assert_eq!(pooled_variant("tuned:bo"), Some("tuned:bo"));
+        assert_eq!(pooled_variant("default"), Some("default"));
+        assert_eq!(pooled_variant("lr=0.1"), Some("lr=0.1"));
+        assert!(comparable_variants("default", "tuned:bo"));
+        assert!(!comparable_variants("data=a", "data=b"));
+    }
+
+    /// A search experiment: `default` rmse {1, 3}; trials (rmse 100, 200) that must not show;
+    /// `tuned:bo` repeat 0 {2, 4} and repeat 1 {6, 8}; `tuned:random` repeat 0 {0.5}.
+    fn searched() -> Results {
+        let mut r = Results::default();
+        for (id, variant, seed, rmse) in [
+            ("d0", "default", 0, 1.0),
+            ("d1", "default", 1, 3.0),
+            ("t0", "trial:bo:0:000", 0, 100.0),
+            ("t1", "trial:random:0:000", 0, 200.0),
+            ("b00", "tuned:bo:0", 0, 2.0),
+            ("b01", "tuned:bo:0", 1, 4.0),
+            ("b10", "tuned:bo:1", 0, 6.0),
+            ("b11", "tuned:bo:1", 1, 8.0),
+            ("r00", "tuned:random:0", 0, 0.5),
+        ] {
+            r.runs.push(run(id, "adam", variant, seed, true));
+            r.metrics.push(metric(id, 1, "test", "rmse", rmse));
+            r.metrics.push(metric(id, 0, "test", "rmse", 2.0 * rmse));
+        }
+        r
+    }
+
+    #[test]
+    fn trials_are_left_out_and_tuned_repeats_pooled_per_strategy() {
+        let o = ReportOptions {
+            metrics: vec!["test.rmse".into()],
+            ..ReportOptions::default()
+        };
+        let t = table::table(&searched(), &o);
+        let rows: Vec<(&str, usize)> = t
+            .rows
+            .iter()
+            .map(|r| (r.variant.as_str(), r.n_ok))
+            .collect();
+        assert_eq!(rows, [("default", 2), ("tuned:bo", 4), ("tuned:random", 1)]);
+        // tuned:bo pools both repeats: {2, 4, 6, 8} → mean 5, s² = (9 + 1 + 1 + 9)/3 = 20/3.
+        let c = t.rows[1].cells[0].unwrap();
+        assert_close(c.mean, 5.0);
+        assert_close(c.spread, (20.0_f64 / 3.0).sqrt());
+        assert_eq!(c.n, 4);
+        // default and tuned:* are one data set: a single best over all rows.
+        let best: Vec<bool> = (0..3).map(|r| t.is_best(r, 0)).collect();
+        assert_eq!(best, [false, false, true]);
+        let md = render_markdown(&t);
+        assert!(!md.contains("trial:"), "{md}");
+        assert!(md.contains("; best mean in bold;"), "{md}");
+        assert!(
+            md.contains("tuned:\\<strategy\\> pools the re-runs"),
+            "{md}"
+        );
+
+        let panels = plots::learning_curves(&searched(), &["test.rmse".into()]);
+        let curves: Vec<(&str, &str, usize)> = panels[0]
+            .curves
+            .iter()
+            .map(|c| (c.label.as_str(), c.facet.as_str(), c.method_index))
+            .collect();
+        assert_eq!(
+            curves,
+            [
+                ("adam (default)", "", 0),
+                ("adam (tuned:bo)", "", 1),
+                ("adam (tuned:random)", "", 2)
+            ]
+        );
+        let p = panels[0].curves[1].points[1];
+        assert_eq!((p.epoch, p.n), (1, 4));
+        assert_close(p.mean, 5.0);
+    }
+
+    fn bench_trial(strategy: &str, repeat: u32, trial: u32, value: f64) -> TrialRow {
+        TrialRow {
+            problem: "branin".into(),
+            strategy: strategy.into(),
+            repeat,
+            trial,
+            run_id: String::new(),
+            parameters: "[0.5, 1.5]".into(),
+            objective: Some(value),
+            best_so_far: Some(value),
+            status: "complete".into(),
+            source: if strategy == "bo" && trial > 4 {
+                "model".into()
+            } else {
+                "design".into()
+            },
+            proposal_ms: 3.0,
+            wall_s: 0.0,
+        }
+    }
+
+    #[test]
+    fn benchmark_report_renders_without_runs() {
+        let tmp = TempDir::new("bench");
+        let results_dir = tmp.0.join("results").join("bench");
+        fs::create_dir_all(&results_dir).unwrap();
+        let f = crate::tune::functions::TestFunction::by_name("branin")
+            .unwrap()
+            .f_star;
+        let mut trials = Vec::new();
+        for (s, strategy) in ["random", "bo"].iter().enumerate() {
+            for repeat in 0..4u32 {
+                for t in 0..30u32 {
+                    let gap = 10.0 * (-(t as f64) * (0.1 + 0.2 * s as f64)).exp();
+                    trials.push(bench_trial(
+                        strategy,
+                        repeat,
+                        t,
+                        f + gap * (1.0 + repeat as f64),
+                    ));
+                }
+            }
+        }
+        store::write_trials(&results_dir, &trials).unwrap();
+        store::merge(&results_dir).unwrap();
+        fs::write(
+            results_dir.join("spec.toml"),
+            "name = \"bench\"\ndescription = \"Branin: random vs bo\"\n[benchmark]\n\
+             functions = [\"branin\"]\nbudget = 30\nrepeats = 4\ncheckpoints = [10]\n\
+             [[benchmark.strategies]]\nkind = \"random\"\n[[benchmark.strategies]]\nkind = \"bo\"\n",
+        )
+        .unwrap();
+        let out_dir = tmp.0.join("reports").join("bench");
+        let summary = write_report(&results_dir, &out_dir).unwrap();
+        assert_eq!((summary.runs_ok, summary.runs_failed), (0, 0));
+        for f in ["README.md", "search.md", "search.csv"] {
+            assert!(out_dir.join(f).exists(), "{f}");
+        }
+        for f in ["table.md", "table.tex", "learning_curves.png"] {
+            assert!(!out_dir.join(f).exists(), "{f} written for a benchmark");
+        }
+        assert_plot_files(&out_dir, "search_convergence");
+        let readme = fs::read_to_string(out_dir.join("README.md")).unwrap();
+        for needle in [
+            "# bench\n\nBranin: random vs bo\n\n## Search\n",
+            "| function | strategy | repeats | trials | best f(x) ↓ after 10 | after 30 |",
+            "![search convergence](search_convergence.png)",
+            "bayeslab report results/bench",
+        ] {
+            assert!(readme.contains(needle), "missing {needle:?} in\n{readme}");
+        }
+        assert!(!readme.contains("## Results"), "{readme}");
+        let svg = fs::read_to_string(out_dir.join("search_convergence.svg")).unwrap();
+        for needle in ["branin", "random (median)", "bo (median)", "trial"] {
+            assert!(svg.contains(&format!(">\n{needle}\n<")), "missing {needle}");
+        }
     }
 }

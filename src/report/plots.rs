@@ -8,11 +8,16 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use plotters::coord::Shift;
+use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint};
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
+use super::pooled_variant;
+use super::search::{ConvergenceLine, ConvergencePanel, REGRET_FLOOR};
 use super::table::mean_std;
 use crate::error::Error;
+use crate::spec::tune::TUNED_PREFIX;
 use crate::store::{Results, RunStatus};
 
 /// DejaVu Sans, embedded so PNG text is drawn with the same glyphs on every machine.
@@ -62,40 +67,59 @@ fn color(i: usize) -> RGBColor {
 pub(crate) struct Group<'a> {
     pub label: String,
     pub method: String,
+    /// The pooled variant ([`pooled_variant`]).
     pub variant: String,
-    /// Index of the method in order of first appearance in the runs: its colour, the same in
-    /// every panel and plot.
+    /// The row of a faceted figure: the variant, or "" for every group of a search experiment
+    /// (`default` and `tuned:*` are one data set, drawn together).
+    pub facet: String,
+    /// Index of the method in order of first appearance in the runs (of the (method, variant) in
+    /// a search experiment): its colour, the same in every panel and plot.
     pub method_index: usize,
     pub runs: Vec<&'a crate::store::RunRecord>,
 }
 
+/// Groups the runs by (method, pooled variant); search trials are left out.
 pub(crate) fn groups(results: &Results) -> Vec<Group<'_>> {
-    let many_variants = results
+    let runs: Vec<(&crate::store::RunRecord, &str)> = results
         .runs
+        .iter()
+        .filter_map(|r| pooled_variant(&r.variant).map(|v| (r, v)))
+        .collect();
+    let many_variants = runs
         .first()
-        .is_some_and(|f| results.runs.iter().any(|r| r.variant != f.variant));
+        .is_some_and(|f| runs.iter().any(|r| r.1 != f.1));
+    let searched = runs.iter().any(|r| r.1.starts_with(TUNED_PREFIX));
     let mut keys: Vec<(&str, &str)> = Vec::new();
     let mut methods: Vec<&str> = Vec::new();
     let mut out: Vec<Group> = Vec::new();
-    for run in &results.runs {
-        let key = (run.method.as_str(), run.variant.as_str());
+    for (run, variant) in runs {
+        let key = (run.method.as_str(), variant);
         let pos = keys.iter().position(|k| *k == key).unwrap_or_else(|| {
             keys.push(key);
-            let method_index = methods
-                .iter()
-                .position(|m| *m == run.method)
-                .unwrap_or_else(|| {
-                    methods.push(&run.method);
-                    methods.len() - 1
-                });
+            let method_index = if searched {
+                keys.len() - 1
+            } else {
+                methods
+                    .iter()
+                    .position(|m| *m == run.method)
+                    .unwrap_or_else(|| {
+                        methods.push(&run.method);
+                        methods.len() - 1
+                    })
+            };
             out.push(Group {
                 label: if many_variants {
-                    format!("{} ({})", run.method, run.variant)
+                    format!("{} ({variant})", run.method)
                 } else {
                     run.method.clone()
                 },
                 method: run.method.clone(),
-                variant: run.variant.clone(),
+                variant: variant.to_string(),
+                facet: if searched {
+                    String::new()
+                } else {
+                    variant.to_string()
+                },
                 method_index,
                 runs: Vec::new(),
             });
@@ -124,10 +148,14 @@ pub struct Curve {
     /// `method`, or `method (variant)` when the runs hold several variants.
     pub label: String,
     pub method: String,
+    /// The pooled variant: `tuned:<strategy>` for every repeat of a search strategy.
     pub variant: String,
+    /// The row of a faceted figure: the variant, or "" in a search experiment.
+    pub facet: String,
     /// Index of the (method, variant) in order of first appearance in the runs.
     pub group: usize,
-    /// Index of the method in order of first appearance in the runs; picks the colour.
+    /// Index of the method in order of first appearance in the runs (of the (method, variant) in
+    /// a search experiment); picks the colour.
     pub method_index: usize,
     pub points: Vec<CurvePoint>,
 }
@@ -195,6 +223,7 @@ pub fn learning_curves(results: &Results, metrics: &[String]) -> Vec<CurvePanel>
                         label: g.label.clone(),
                         method: g.method.clone(),
                         variant: g.variant.clone(),
+                        facet: g.facet.clone(),
                         group,
                         method_index: g.method_index,
                         points,
@@ -216,10 +245,14 @@ pub struct BandPanel {
     /// `method`, or `method (variant)` when the runs hold several variants.
     pub label: String,
     pub method: String,
+    /// The pooled variant: `tuned:<strategy>` for every repeat of a search strategy.
     pub variant: String,
+    /// The row of a faceted figure: the variant, or "" in a search experiment.
+    pub facet: String,
     /// Index of the (method, variant) in order of first appearance in the runs.
     pub group: usize,
-    /// Index of the method in order of first appearance in the runs; picks the colour.
+    /// Index of the method in order of first appearance in the runs (of the (method, variant) in
+    /// a search experiment); picks the colour.
     pub method_index: usize,
     pub seed: u32,
     /// Test points (input, target).
@@ -262,6 +295,7 @@ pub fn uncertainty_1d(results: &Results) -> Vec<BandPanel> {
                 label: g.label,
                 method: g.method,
                 variant: g.variant,
+                facet: g.facet,
                 group,
                 method_index: g.method_index,
                 seed: run.seed,
@@ -395,6 +429,65 @@ fn with_legend<DB: DrawingBackend>(
     Ok(rest)
 }
 
+/// Round tick values within [lo, hi]: the integer multiples k·step of the smallest step in
+/// {1, 2, 5}·10^e giving at most `max` ticks. Each tick is computed from its integer k, so none is
+/// lost to accumulated rounding (plotters' own f64 key points can drop the last tick of a range
+/// of negative values).
+pub(crate) fn nice_ticks(lo: f64, hi: f64, max: usize) -> Vec<f64> {
+    let span = hi - lo;
+    if !(span > 0.0 && span.is_finite()) || max < 2 {
+        return vec![lo];
+    }
+    let mut e = (span / max as f64).log10().floor() as i32 - 1;
+    loop {
+        for m in [1.0, 2.0, 5.0] {
+            let step = m * 10f64.powi(e);
+            let (k0, k1) = ((lo / step).ceil() as i64, (hi / step).floor() as i64);
+            if k1 - k0 < max as i64 {
+                return (k0..=k1).map(|k| k as f64 * step).collect();
+            }
+        }
+        e += 1;
+    }
+}
+
+/// An f64 axis whose ticks are [`nice_ticks`] (no light lines).
+#[derive(Clone)]
+pub(crate) struct TickedAxis {
+    inner: RangedCoordf64,
+    ticks: Vec<f64>,
+}
+
+impl TickedAxis {
+    pub(crate) fn new(lo: f64, hi: f64, max_ticks: usize) -> TickedAxis {
+        TickedAxis {
+            inner: (lo..hi).into(),
+            ticks: nice_ticks(lo, hi, max_ticks),
+        }
+    }
+}
+
+impl Ranged for TickedAxis {
+    type FormatOption = DefaultFormatting;
+    type ValueType = f64;
+
+    fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
+        self.inner.map(value, limit)
+    }
+
+    fn key_points<Hint: KeyPointHint>(&self, hint: Hint) -> Vec<f64> {
+        if hint.weight().allow_light_points() {
+            Vec::new()
+        } else {
+            self.ticks.clone()
+        }
+    }
+
+    fn range(&self) -> std::ops::Range<f64> {
+        self.inner.range()
+    }
+}
+
 /// Tick label decimals for an axis spanning `span`: enough to tell ~10 ticks apart.
 fn tick_decimals(span: f64) -> usize {
     if span > 0.0 && span.is_finite() {
@@ -434,19 +527,14 @@ fn curve_variants(panels: &[CurvePanel]) -> Vec<&str> {
     first_appearance(
         panels
             .iter()
-            .flat_map(|p| p.curves.iter().map(|c| (c.group, c.variant.as_str())))
+            .flat_map(|p| p.curves.iter().map(|c| (c.group, c.facet.as_str())))
             .collect(),
     )
 }
 
 /// Variants of the band panels, in order of first appearance: the rows of a faceted figure.
 fn band_variants(panels: &[BandPanel]) -> Vec<&str> {
-    first_appearance(
-        panels
-            .iter()
-            .map(|p| (p.group, p.variant.as_str()))
-            .collect(),
-    )
+    first_appearance(panels.iter().map(|p| (p.group, p.facet.as_str())).collect())
 }
 
 /// Methods by colour index: the legend and the columns of a faceted figure.
@@ -553,7 +641,7 @@ fn curve_panel<DB: DrawingBackend>(
         .margin(style.margin)
         .x_label_area_size(style.x_label_area)
         .y_label_area_size(style.y_label_area)
-        .build_cartesian_2d(e0..e1, y0..y1)?;
+        .build_cartesian_2d(e0..e1, TickedAxis::new(y0, y1, style.y_labels))?;
     let decimals = tick_decimals(y1 - y0);
     let y_fmt = |v: &f64| format!("{v:.decimals$}");
     chart
@@ -658,7 +746,7 @@ fn draw_curves<DB: DrawingBackend>(
             let curves: Vec<&Curve> = panel
                 .curves
                 .iter()
-                .filter(|c| c.variant == *variant)
+                .filter(|c| c.facet == *variant)
                 .collect();
             curve_panel(area, &panel.metric, &curves, &CURVE_FACET).map_err(&err)?;
         }
@@ -811,7 +899,7 @@ fn draw_bands<DB: DrawingBackend>(
     let body = with_legend(body, &keys).map_err(&err)?;
     for (row, variant) in body.split_evenly((variants.len(), 1)).iter().zip(&variants) {
         let cells = row_strip(row, variant).map_err(&err)?;
-        let in_row: Vec<&BandPanel> = panels.iter().filter(|p| p.variant == *variant).collect();
+        let in_row: Vec<&BandPanel> = panels.iter().filter(|p| p.facet == *variant).collect();
         let ranges = band_ranges(&in_row);
         for (area, &(m, _)) in cells.split_evenly((1, methods.len())).iter().zip(&methods) {
             if let Some(panel) = in_row.iter().find(|p| p.method_index == m) {
@@ -931,6 +1019,210 @@ pub fn write_uncertainty_1d(
             path,
         ),
         Some(s) => draw_bands(
+            &SVGBackend::with_string(s, size).into_drawing_area(),
+            title,
+            panels,
+            path,
+        ),
+    })
+}
+
+/// The search-convergence panels.
+const CONVERGENCE_PANEL: PanelStyle = PanelStyle {
+    caption: 18,
+    margin: 14,
+    x_label_area: 48,
+    y_label_area: 76,
+    label: 14,
+    axis_desc: 15,
+    x_labels: 10,
+    y_labels: 8,
+};
+
+/// Log10 axis range of positive values: padded by 5 % of the decades spanned, at least one
+/// decade wide.
+fn log_range(values: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
+    let (lo, hi) = values
+        .filter(|v| v.is_finite() && *v > 0.0)
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+            (lo.min(v), hi.max(v))
+        });
+    if lo > hi {
+        return None;
+    }
+    let (mut l0, mut l1) = (lo.log10(), hi.log10());
+    if l1 - l0 < 1.0 {
+        let mid = 0.5 * (l0 + l1);
+        (l0, l1) = (mid - 0.5, mid + 0.5);
+    }
+    let pad = 0.05 * (l1 - l0);
+    Some((10f64.powf(l0 - pad), 10f64.powf(l1 + pad)))
+}
+
+/// Bands (25th–75th percentile) of every line, then the median lines on top.
+fn convergence_series<DB: DrawingBackend, Y: Ranged<ValueType = f64>>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<RangedCoordf64, Y>>,
+    lines: &[ConvergenceLine],
+    clamp: impl Fn(f64) -> f64,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    for line in lines {
+        let pts: Vec<_> = line
+            .points
+            .iter()
+            .filter(|p| p.q.q25.is_finite() && p.q.q75.is_finite())
+            .collect();
+        if pts.len() > 1 && pts.iter().any(|p| p.q.q75 > p.q.q25) {
+            let band: Vec<(f64, f64)> = pts
+                .iter()
+                .map(|p| (p.trial as f64, clamp(p.q.q75)))
+                .chain(pts.iter().rev().map(|p| (p.trial as f64, clamp(p.q.q25))))
+                .collect();
+            chart.draw_series(std::iter::once(Polygon::new(
+                band,
+                color(line.strategy_index).mix(0.18).filled(),
+            )))?;
+        }
+    }
+    for line in lines {
+        let c = color(line.strategy_index);
+        let pts: Vec<(f64, f64)> = line
+            .points
+            .iter()
+            .filter(|p| p.q.median.is_finite())
+            .map(|p| (p.trial as f64, clamp(p.q.median)))
+            .collect();
+        chart.draw_series(LineSeries::new(pts.iter().copied(), c.stroke_width(2)))?;
+        if pts.len() <= 25 {
+            chart.draw_series(pts.iter().map(|&p| Circle::new(p, 3, c.filled())))?;
+        }
+    }
+    Ok(())
+}
+
+/// One convergence panel: best so far (or regret on a log axis) against the trial number.
+fn convergence_panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    panel: &ConvergencePanel,
+    style: &PanelStyle,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    let pts = || panel.lines.iter().flat_map(|l| l.points.iter());
+    let last = pts().map(|p| p.trial).max().unwrap_or(1);
+    // One trial still gets an axis of some width.
+    let (x0, x1) = if last > 1 {
+        (1.0, last as f64)
+    } else {
+        (0.5, 1.5)
+    };
+    let x_fmt = |v: &f64| format!("{v:.0}");
+    let builder = |area| {
+        let mut b = ChartBuilder::on(area);
+        b.caption(&panel.problem, (FONT, style.caption))
+            .margin(style.margin)
+            .x_label_area_size(style.x_label_area)
+            .y_label_area_size(style.y_label_area);
+        b
+    };
+    if panel.log_y {
+        let (y0, y1) = log_range(pts().flat_map(|p| [p.q.q25, p.q.median, p.q.q75]))
+            .unwrap_or((REGRET_FLOOR, 1.0));
+        let mut chart = builder(area).build_cartesian_2d(x0..x1, (y0..y1).log_scale())?;
+        let y_fmt = |v: &f64| format!("{v:.0e}");
+        chart
+            .configure_mesh()
+            .x_desc("trial")
+            .y_desc(format!("{} (log scale)", panel.y_label))
+            .label_style((FONT, style.label))
+            .axis_desc_style((FONT, style.axis_desc))
+            .light_line_style(RGBColor(246, 246, 246))
+            .bold_line_style(RGBColor(215, 215, 215))
+            .x_labels(style.x_labels)
+            .y_labels(style.y_labels)
+            .x_label_formatter(&x_fmt)
+            .y_label_formatter(&y_fmt)
+            .draw()?;
+        return convergence_series(&mut chart, &panel.lines, |v| v.clamp(y0, y1));
+    }
+    let (y0, y1) = y_range(
+        pts().map(|p| p.q.median),
+        pts().flat_map(|p| [p.q.q25, p.q.q75]),
+    )
+    .unwrap_or((0.0, 1.0));
+    let mut chart =
+        builder(area).build_cartesian_2d(x0..x1, TickedAxis::new(y0, y1, style.y_labels))?;
+    let decimals = tick_decimals(y1 - y0);
+    let y_fmt = |v: &f64| format!("{v:.decimals$}");
+    chart
+        .configure_mesh()
+        .x_desc("trial")
+        .y_desc(&panel.y_label)
+        .label_style((FONT, style.label))
+        .axis_desc_style((FONT, style.axis_desc))
+        .light_line_style(RGBColor(242, 242, 242))
+        .max_light_lines(1)
+        .bold_line_style(RGBColor(215, 215, 215))
+        .x_labels(style.x_labels)
+        .y_labels(style.y_labels)
+        .x_label_formatter(&x_fmt)
+        .y_label_formatter(&y_fmt)
+        .draw()?;
+    convergence_series(&mut chart, &panel.lines, |v| v.clamp(y0, y1))
+}
+
+fn draw_convergence<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    panels: &[ConvergencePanel],
+    path: &Path,
+) -> Result<(), Error> {
+    let err = draw_err(path);
+    root.fill(&WHITE).map_err(&err)?;
+    let body = root
+        .margin(10, 6, 6, 6)
+        .titled(title, (FONT, 20))
+        .map_err(&err)?;
+    let mut keys: Vec<(String, Key)> = methods_by_index(
+        panels
+            .iter()
+            .flat_map(|p| p.lines.iter())
+            .map(|l| (l.strategy_index, l.strategy.as_str())),
+    )
+    .into_iter()
+    .map(|(i, s)| (format!("{s} (median)"), Key::Line(color(i))))
+    .collect();
+    keys.push((
+        "25th–75th percentile".into(),
+        Key::Band(RGBColor(90, 90, 90)),
+    ));
+    let body = with_legend(body, &keys).map_err(&err)?;
+    let (rows, cols) = grid_shape(panels.len(), 3);
+    for (area, panel) in body.split_evenly((rows, cols)).iter().zip(panels) {
+        convergence_panel(area, panel, &CONVERGENCE_PANEL).map_err(&err)?;
+    }
+    root.present().map_err(&err)
+}
+
+/// Writes `search_convergence.png` and `.svg`: one panel per problem (up to three columns), one
+/// line per strategy (its median over repeats) with a band between the 25th and 75th
+/// percentiles; a benchmark's regret on a log10 axis. Returns the files written.
+pub fn write_search_convergence(
+    out_dir: &Path,
+    title: &str,
+    panels: &[ConvergencePanel],
+) -> Result<Vec<PathBuf>, Error> {
+    let (rows, cols) = grid_shape(panels.len(), 3);
+    let size = match cols {
+        1 => (1100, 60 + 560 * rows as u32),
+        2 => (1300, 60 + 500 * rows as u32),
+        _ => (1500, 60 + 460 * rows as u32),
+    };
+    write_png_svg(out_dir, "search_convergence", |path, svg| match svg {
+        None => draw_convergence(
+            &BitMapBackend::new(path, size).into_drawing_area(),
+            title,
+            panels,
+            path,
+        ),
+        Some(s) => draw_convergence(
             &SVGBackend::with_string(s, size).into_drawing_area(),
             title,
             panels,

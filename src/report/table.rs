@@ -4,8 +4,9 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use super::{ReportOptions, Spread};
+use super::{ReportOptions, Spread, comparable_variants, pooled_variant};
 use crate::metrics::higher_is_better;
+use crate::spec::tune::TUNED_PREFIX;
 use crate::store::{Results, RunStatus};
 
 /// Mean and spread of one metric over the ok runs of one (method, variant).
@@ -61,6 +62,16 @@ impl Table {
             .is_some_and(|first| self.rows.iter().any(|r| r.variant != first.variant))
     }
 
+    /// Whether every row is compared with every other for the bold (one variant, or only the
+    /// `default` and `tuned:*` variants of a search).
+    pub fn one_comparison(&self) -> bool {
+        self.rows.first().is_none_or(|f| {
+            self.rows
+                .iter()
+                .all(|r| comparable_variants(&r.variant, &f.variant))
+        })
+    }
+
     /// Whether `row` is the first row of its variant's group (rows are grouped by variant).
     pub fn starts_group(&self, row: usize) -> bool {
         row == 0 || self.rows[row - 1].variant != self.rows[row].variant
@@ -68,7 +79,8 @@ impl Table {
 
     /// Whether cell (row, column) holds the best mean of its column among the rows of the same
     /// variant (max or min by `higher_is_better`; ties all bold). Methods are compared within a
-    /// variant because variants may be different data sets, whose values do not compare.
+    /// variant because variants may be different data sets, whose values do not compare; the
+    /// `default` and `tuned:<strategy>` variants of a search are one data set and compare.
     pub fn is_best(&self, row: usize, col: usize) -> bool {
         let Some(cell) = self.rows[row].cells[col] else {
             return false;
@@ -77,7 +89,7 @@ impl Table {
         let variant = &self.rows[row].variant;
         self.rows
             .iter()
-            .filter(|r| &r.variant == variant)
+            .filter(|r| comparable_variants(&r.variant, variant))
             .filter_map(|r| r.cells[col])
             .all(|other| {
                 if higher {
@@ -143,7 +155,7 @@ pub fn table_metrics(results: &Results, options: &ReportOptions) -> Vec<String> 
 }
 
 /// Decimals showing about 4 significant digits of the largest |mean| of a column, in 0..=6.
-fn column_decimals(means: impl Iterator<Item = f64>) -> usize {
+pub(crate) fn column_decimals(means: impl Iterator<Item = f64>) -> usize {
     let max = means
         .filter(|m| m.is_finite())
         .fold(0.0_f64, |acc, m| acc.max(m.abs()));
@@ -155,14 +167,18 @@ fn column_decimals(means: impl Iterator<Item = f64>) -> usize {
 
 /// Aggregates final metric values over the ok runs of each (method, variant).
 /// Mean x̄ = Σx/n; spread = sample std (n − 1) or s.e.m. = std/√n; failed runs are excluded and
-/// listed in [`Table::failed`].
+/// listed in [`Table::failed`]. Search trials (`trial:…`) are left out and the re-runs
+/// `tuned:<strategy>:<repeat>` pooled per strategy ([`super::pooled_variant`]).
 pub fn table(results: &Results, options: &ReportOptions) -> Table {
     let metrics = table_metrics(results, options);
     let finals = final_values(results);
     let mut groups: Vec<((&str, &str), Vec<&str>)> = Vec::new();
     let mut failed = Vec::new();
     for run in &results.runs {
-        let key = (run.method.as_str(), run.variant.as_str());
+        let Some(variant) = pooled_variant(&run.variant) else {
+            continue;
+        };
+        let key = (run.method.as_str(), variant);
         let pos = match groups.iter().position(|(k, _)| *k == key) {
             Some(pos) => pos,
             None => {
@@ -174,7 +190,7 @@ pub fn table(results: &Results, options: &ReportOptions) -> Table {
             RunStatus::Ok => groups[pos].1.push(&run.run_id),
             RunStatus::Failed => failed.push(FailedRun {
                 method: run.method.clone(),
-                variant: run.variant.clone(),
+                variant: variant.to_string(),
                 seed: run.seed,
                 split: run.split,
                 error: run.error.clone(),
@@ -244,7 +260,7 @@ fn spread_name(spread: Spread) -> &'static str {
 
 /// What the bold marks: the best mean of a column, or of a column within a variant.
 fn best_note(table: &Table) -> &'static str {
-    if table.show_variant() {
+    if !table.one_comparison() {
         "best mean per variant in bold"
     } else {
         "best mean in bold"
@@ -261,6 +277,17 @@ fn notes(table: &Table) -> Vec<String> {
         "Mean ± {what} of the final value over seeds and splits; {}; n = number of ok runs.",
         best_note(table)
     )];
+    if table
+        .rows
+        .iter()
+        .any(|r| r.variant.starts_with(TUNED_PREFIX))
+    {
+        notes.push(format!(
+            "{TUNED_PREFIX}<strategy> pools the re-runs of the best configuration of every repeat \
+             of that search strategy over all seeds and splits (mean ± spread over all those \
+             runs; n = runs of all repeats); search trials are left out of this table."
+        ));
+    }
     if table
         .rows
         .iter()
@@ -361,11 +388,11 @@ pub fn render_markdown(table: &Table) -> String {
 }
 
 /// Escapes the characters that would break a Markdown table cell.
-fn md_escape(s: &str) -> String {
+pub(crate) fn md_escape(s: &str) -> String {
     md_escape_text(s).replace('|', "\\|")
 }
 
-fn md_escape_text(s: &str) -> String {
+pub(crate) fn md_escape_text(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for ch in s.chars() {
         if matches!(ch, '*' | '_' | '`' | '<' | '>' | '[' | ']' | '\\') {
@@ -461,7 +488,7 @@ pub fn render_latex(table: &Table) -> String {
     out
 }
 
-fn csv_field(s: &str) -> String {
+pub(crate) fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {

@@ -481,11 +481,17 @@ impl Tuner {
         if explore && expl == 2 {
             let m = super::knob("TSM", 256.0) as usize;
             let mut cands = Vec::with_capacity(m * dim);
-            while cands.len() < m * dim {
+            for _ in 0..m * 20 {
                 let p: Vec<f64> = (0..dim).map(|_| rng.random::<f64>()).collect();
                 if outside(&p) {
                     cands.extend(p);
                 }
+                if cands.len() >= m * dim {
+                    break;
+                }
+            }
+            if cands.is_empty() {
+                cands.extend((0..dim).map(|_| rng.random::<f64>()));
             }
             let i = super::bo::thompson_argmin(&gp, &cands, &mut rng);
             return (cands[i * dim..(i + 1) * dim].to_vec(), TrialSource::Model);
