@@ -16,7 +16,7 @@ use serde::Deserialize;
 use toml::Table;
 
 use super::deserialize_at;
-use super::tune::strategy_label;
+use super::tune::labelled_strategies;
 use crate::error::SpecError;
 use crate::tune::StrategyConfig;
 use crate::tune::functions::{ALL, TestFunction};
@@ -69,20 +69,7 @@ impl BenchmarkSpec {
         if functions.is_empty() {
             return Err(err("functions", "name at least one test function".into()));
         }
-        if raw.strategies.is_empty() {
-            return Err(err("strategies", "give at least one strategy".into()));
-        }
-        let mut strategies: Vec<(String, StrategyConfig)> = Vec::new();
-        for (i, s) in raw.strategies.into_iter().enumerate() {
-            let label = strategy_label(&s).to_string();
-            if strategies.iter().any(|(l, _)| *l == label) {
-                return Err(err(
-                    &format!("strategies[{i}]"),
-                    format!("`{label}` is given twice; each strategy kind may appear once"),
-                ));
-            }
-            strategies.push((label, s));
-        }
+        let strategies = labelled_strategies(file, "benchmark", raw.strategies)?;
         if !(1..=100_000).contains(&raw.budget) {
             return Err(err(
                 "budget",

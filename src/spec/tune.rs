@@ -105,6 +105,35 @@ pub fn strategy_label(strategy: &StrategyConfig) -> &'static str {
     }
 }
 
+/// Labels strategies by kind; the list must be non-empty and each kind may appear once (the
+/// label names the searches in variants, tables and plots). `section` prefixes error keys.
+pub fn labelled_strategies(
+    file: &str,
+    section: &str,
+    strategies: Vec<StrategyConfig>,
+) -> Result<Vec<(String, StrategyConfig)>, SpecError> {
+    if strategies.is_empty() {
+        return Err(SpecError::new(
+            file,
+            format!("{section}.strategies"),
+            "give at least one strategy, e.g. [{ kind = \"random\" }, { kind = \"bo\" }]",
+        ));
+    }
+    let mut labelled: Vec<(String, StrategyConfig)> = Vec::new();
+    for (i, strategy) in strategies.into_iter().enumerate() {
+        let label = strategy_label(&strategy).to_string();
+        if labelled.iter().any(|(l, _)| *l == label) {
+            return Err(SpecError::new(
+                file,
+                format!("{section}.strategies[{i}]"),
+                format!("`{label}` is given twice; each strategy kind may appear once"),
+            ));
+        }
+        labelled.push((label, strategy));
+    }
+    Ok(labelled)
+}
+
 impl TuneSpec {
     /// Checks the section against the experiment it belongs to.
     pub fn from_table(
@@ -189,20 +218,7 @@ impl TuneSpec {
                 format!("must be in 1..=budget ({}), got {}", raw.budget, raw.batch),
             ));
         }
-        if raw.strategies.is_empty() {
-            return Err(err("strategies", "give at least one strategy".into()));
-        }
-        let mut strategies: Vec<(String, StrategyConfig)> = Vec::new();
-        for (i, strategy) in raw.strategies.into_iter().enumerate() {
-            let label = strategy_label(&strategy).to_string();
-            if strategies.iter().any(|(l, _)| *l == label) {
-                return Err(err(
-                    &format!("strategies[{i}]"),
-                    format!("`{label}` is given twice; each strategy kind may appear once"),
-                ));
-            }
-            strategies.push((label, strategy));
-        }
+        let strategies = labelled_strategies(file, "tune", raw.strategies)?;
         let mut params = Vec::new();
         for (key, value) in raw.space {
             let at = format!("tune.space.\"{key}\"");
