@@ -117,6 +117,9 @@ pub struct BenchArgs {
     /// Thread counts to measure, e.g. --threads 1,2
     #[arg(long, value_delimiter = ',', default_values_t = vec![1, 2])]
     pub threads: Vec<usize>,
+    /// Instead: time GP-BO proposals (GP fit + acquisition) on Hartmann-6 up to this many trials
+    #[arg(long, value_name = "TRIALS")]
+    pub search: Option<usize>,
 }
 
 fn parse_shard(text: &str) -> std::result::Result<(usize, usize), String> {
@@ -201,7 +204,10 @@ pub fn execute(cli: Cli, cancel: &AtomicBool) -> Result<ExitCode> {
             Ok(0)
         }
         Command::Bench(args) => {
-            crate::bench::print_report(&crate::bench::run_benchmarks(&args.threads));
+            match args.search {
+                Some(trials) => print!("{}", search_bench(trials)?),
+                None => crate::bench::print_report(&crate::bench::run_benchmarks(&args.threads)),
+            }
             Ok(0)
         }
     }
@@ -371,5 +377,27 @@ pub fn plan_summary(experiment: &Experiment) -> Result<String> {
         "  total: about {:.2} GFLOP of training for the plan (plus evaluation and search)",
         total_flop / 1e9
     );
+    Ok(out)
+}
+
+/// Times GP-BO proposals on Hartmann-6 (one search, one core): median and maximum milliseconds
+/// per model-based proposal in windows of 20 trials ending at 80 and at `trials`.
+pub fn search_bench(trials: usize) -> Result<String> {
+    let trials = trials.max(80);
+    crate::nn::set_blas_threads(1);
+    let strategy = crate::tune::StrategyConfig::Bo(Default::default());
+    let result = crate::tune::benchmark("hartmann6", &strategy, trials, 1).map_err(Error::Other)?;
+    let mut out = String::from(
+        "GP-BO on Hartmann-6 (6-D), one core: ms per proposal (GP fit + acquisition)\n",
+    );
+    for end in [80, trials] {
+        let (median, max) = result.proposal_time(end - 20, end);
+        let _ = writeln!(
+            out,
+            "  trials {:>4}..{:<4} median {median:8.2} ms, max {max:8.2} ms",
+            end - 20,
+            end
+        );
+    }
     Ok(out)
 }

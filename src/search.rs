@@ -28,7 +28,7 @@ use crate::spec::{Experiment, RunSpec};
 use crate::store;
 use crate::store::{RunOutput, RunStatus, TrialRow};
 use crate::tune::functions::TestFunction;
-use crate::tune::{Direction, ParamSpec, SearchSpace, StrategyConfig, TrialSource, Tuner};
+use crate::tune::{Direction, StrategyConfig, TrialSource, Tuner, WarmTrial};
 
 /// Training epochs a search will run, for the progress bar.
 pub fn planned_epochs(experiment: &Experiment, tune: &TuneSpec) -> u64 {
@@ -82,10 +82,7 @@ pub(crate) fn run_searches(tune: &TuneSpec, executor: &Executor) -> Result<Vec<T
 
 /// The finished trials of `method` stored in an earlier results directory, as (values,
 /// objective) pairs for [`Tuner::warm_start`].
-pub fn earlier_trials(
-    dir: &std::path::Path,
-    method: &str,
-) -> Result<Vec<(Vec<(String, toml::Value)>, Option<f64>)>> {
+pub fn earlier_trials(dir: &std::path::Path, method: &str) -> Result<Vec<WarmTrial>> {
     let mut out = Vec::new();
     for row in store::load_trials(dir)? {
         if row.problem != method || row.objective.is_none() {
@@ -251,18 +248,6 @@ pub fn run_benchmark(
     per_search.into_iter().flatten().collect()
 }
 
-/// The search space of a test function: x0, x1, … uniform over its box.
-pub fn function_space(function: &TestFunction) -> SearchSpace {
-    SearchSpace {
-        params: function
-            .bounds
-            .iter()
-            .enumerate()
-            .map(|(i, &(low, high))| (format!("x{i}"), ParamSpec::Uniform { low, high }))
-            .collect(),
-    }
-}
-
 fn benchmark_search(
     function: &TestFunction,
     label: &str,
@@ -271,7 +256,7 @@ fn benchmark_search(
     budget: usize,
 ) -> Vec<TrialRow> {
     let mut tuner = Tuner::new(
-        function_space(function),
+        function.space(),
         strategy.clone(),
         Direction::Minimize,
         budget,

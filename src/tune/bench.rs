@@ -6,7 +6,6 @@ use std::time::Instant;
 
 use super::functions::TestFunction;
 use super::optimizer::{Direction, StrategyConfig, TrialSource, Tuner};
-use super::space::{ParamSpec, SearchSpace};
 
 /// Best-so-far curves of every repeat and proposal times.
 #[derive(Clone, Debug)]
@@ -139,14 +138,7 @@ pub fn benchmark(
             names.join(", ")
         )
     })?;
-    let space = SearchSpace {
-        params: tf
-            .bounds
-            .iter()
-            .enumerate()
-            .map(|(i, &(low, high))| (format!("x{i}"), ParamSpec::Uniform { low, high }))
-            .collect(),
-    };
+    let space = tf.space();
     let mut best_so_far = Vec::with_capacity(repeats);
     let mut proposal_ms = Vec::new();
     let mut proposal_ms_at = vec![Vec::new(); budget];
@@ -161,7 +153,7 @@ pub fn benchmark(
         );
         let mut curve = Vec::with_capacity(budget);
         let mut best = f64::INFINITY;
-        for t in 0..budget {
+        for times in proposal_ms_at.iter_mut() {
             let start = Instant::now();
             let proposal = tuner.ask(1);
             let ms = start.elapsed().as_secs_f64() * 1e3;
@@ -170,7 +162,7 @@ pub fn benchmark(
             };
             if tuner.trials()[p.trial].source == TrialSource::Model {
                 proposal_ms.push(ms);
-                proposal_ms_at[t].push(ms);
+                times.push(ms);
             }
             for (xi, (_, v)) in x.iter_mut().zip(&p.values) {
                 *xi = v.as_float().expect("uniform parameters decode to floats");
@@ -193,4 +185,41 @@ pub fn benchmark(
         proposal_ms,
         proposal_ms_at,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantiles_follow_the_linear_rule() {
+        let v = [1.0, 2.0, 4.0, 8.0];
+        // Position q·(n − 1): 0.75 → between 2 and 4; 2.25 → between 4 and 8.
+        assert_eq!(quantile(&v, 0.25), 1.75);
+        assert_eq!(quantile(&v, 0.5), 3.0);
+        assert_eq!(quantile(&v, 0.75), 5.0);
+    }
+
+    #[test]
+    fn benchmark_records_monotone_best_so_far_curves() {
+        let r = benchmark("branin", &StrategyConfig::Random, 10, 3).unwrap();
+        assert_eq!(r.best_so_far.len(), 3);
+        for c in &r.best_so_far {
+            assert_eq!(c.len(), 10);
+            assert!(c.windows(2).all(|w| w[1] <= w[0]));
+            assert!(c[9] >= r.f_star);
+        }
+        assert!(
+            r.proposal_ms.is_empty(),
+            "random search has no model-based proposals"
+        );
+        let s = r.summary(10, 0.01);
+        assert_eq!((s.evaluations, s.repeats), (10, 3));
+        assert!(r.report(&[5, 10]).contains("branin"));
+        let err = benchmark("rosenbrock", &StrategyConfig::Random, 10, 1).unwrap_err();
+        assert!(
+            err.contains("unknown test function \"rosenbrock\""),
+            "{err}"
+        );
+    }
 }

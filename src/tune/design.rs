@@ -145,8 +145,8 @@ pub fn lhs(n: usize, dim: usize, tries: usize, rng: &mut Rng) -> Vec<Vec<f64>> {
                 let k = rng.random_range(0..=i);
                 perm.swap(i, k);
             }
-            for i in 0..n {
-                pts[i][j] = (perm[i] as f64 + rng.random::<f64>()) / n as f64;
+            for (p, &k) in pts.iter_mut().zip(&perm) {
+                p[j] = (k as f64 + rng.random::<f64>()) / n as f64;
             }
         }
         let mut score = f64::INFINITY;

@@ -21,6 +21,23 @@ impl TestFunction {
         self.bounds.len()
     }
 
+    /// The search space of the function: `x0`, `x1`, … uniform over its box.
+    pub fn space(&self) -> super::space::SearchSpace {
+        super::space::SearchSpace {
+            params: self
+                .bounds
+                .iter()
+                .enumerate()
+                .map(|(i, &(low, high))| {
+                    (
+                        format!("x{i}"),
+                        super::space::ParamSpec::Uniform { low, high },
+                    )
+                })
+                .collect(),
+        }
+    }
+
     /// Looks a function up by name: `branin`, `hartmann3`, `hartmann6`, `goldstein_price`,
     /// `quadratic1d`.
     pub fn by_name(name: &str) -> Option<TestFunction> {

@@ -79,8 +79,8 @@ pub fn minimize_box<F: FnMut(&[f64], &mut [f64]) -> f64>(
     let n = x.len();
     let m = opts.memory.max(1);
     ws.prepare(n, m);
-    for i in 0..n {
-        x[i] = x[i].clamp(lo[i], hi[i]);
+    for ((xi, l), h) in x.iter_mut().zip(lo).zip(hi) {
+        *xi = xi.clamp(*l, *h);
     }
     let mut fx = f(x, &mut ws.g);
     let mut evals = 1;
@@ -171,11 +171,17 @@ pub fn minimize_box<F: FnMut(&[f64], &mut [f64]) -> f64>(
         let j = head;
         let mut sy = 0.0;
         let mut yy = 0.0;
-        for i in 0..n {
-            ws.s[j][i] = ws.x_new[i] - x[i];
-            ws.y[j][i] = ws.g_new[i] - ws.g[i];
-            sy += ws.s[j][i] * ws.y[j][i];
-            yy += ws.y[j][i] * ws.y[j][i];
+        let pairs = ws.s[j].iter_mut().zip(ws.y[j].iter_mut());
+        let news = ws
+            .x_new
+            .iter()
+            .zip(x.iter())
+            .zip(ws.g_new.iter().zip(&ws.g));
+        for ((si, yi), ((xn, xo), (gn, go))) in pairs.zip(news) {
+            *si = xn - xo;
+            *yi = gn - go;
+            sy += *si * *yi;
+            yy += *yi * *yi;
         }
         if sy > 1e-12 * yy && sy > 0.0 {
             ws.rho[j] = 1.0 / sy;

@@ -19,15 +19,7 @@ pub mod special;
 pub use acquisition::Acquisition;
 pub use bench::{BenchmarkResult, benchmark};
 pub use optimizer::{
-    BoConfig, Direction, InitialDesign, Proposal, StrategyConfig, Trial, TrialSource, TrialStatus,
-    Tuner,
+    BoConfig, Direction, InitialDesign, OutputTransform, Proposal, StrategyConfig, Trial,
+    TrialSource, TrialStatus, Tuner, WarmTrial,
 };
 pub use space::{ParamSpec, SearchSpace};
-
-/// Experiment knobs read from the environment (temporary, for tuning).
-pub(crate) fn knob(name: &str, default: f64) -> f64 {
-    std::env::var(format!("TUNE_{name}"))
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}

@@ -12,6 +12,22 @@
 //! - a failed trial (`tell(i, None)` or a non-finite value) is never best; for the GP it is
 //!   imputed as the worst finished objective so the model learns to avoid its region;
 //! - `budget` caps the number of proposals of this tuner (warm-start trials do not count);
+//! - Bayesian optimisation: after the initial design (`n_initial` points of a Sobol or Latin
+//!   hypercube design), each proposal fits the GP ([`super::gp`]) to every finished trial and
+//!   maximises the acquisition (default log-EI, [`super::acquisition`]) as described in
+//!   [`super::bo`]. Integer and categorical coordinates are optimised in the relaxed cube and the
+//!   proposal is rounded to the value it decodes to ([`SearchSpace::snap`]), which is what the GP
+//!   sees afterwards;
+//! - escape from a converged basin (secondary search): once the best value has not improved by
+//!   more than 1e-4 standard deviations of the finished objectives for 3 model-based trials,
+//!   every other proposal maximises the acquisition over the region outside the incumbent's basin,
+//!   the ellipsoid Σ_d ((x_d − x*_d)/ℓ_d)² < 1.5² (ℓ the GP lengthscales), using a second GP fitted
+//!   only to the observations outside it and improvement measured against the best of them. It is
+//!   a restart in the spirit of TuRBO (Eriksson et al. 2019) that keeps all the data: the global
+//!   GP's lengthscales are dominated by the many points spent in the converged basin, whereas the
+//!   second GP learns the rest of the space on its own terms. The other proposals keep refining the
+//!   incumbent, except that one the global GP places outside the basin is handed to the secondary
+//!   search too (exploring beyond the basin is its job); a new best from either resets the count;
 //! - a batch `ask(n)` with the GP uses the kriging believer (Ginsbourger, Le Riche & Carraro 2010):
 //!   each pending point (asked, not told yet) is added to the GP with its posterior mean as a
 //!   fantasy value, hyperparameters kept, so the next point of the batch goes elsewhere.
@@ -19,12 +35,19 @@
 use serde::{Deserialize, Serialize};
 
 use super::acquisition::Acquisition;
-use super::bo::{AcqSearch, AcqWorkspace, maximize};
+use super::bo::{AcqProblem, AcqSearch, AcqWorkspace, maximize};
 use super::design::{SOBOL_MAX_DIM, Sobol, grid, lhs};
 use super::gp::{FitOptions, Gp, PredictWorkspace};
 use super::space::SearchSpace;
 use crate::rng::{Rng, rng_for};
 use rand::RngExt;
+
+/// Model-based trials without a significant improvement after which the secondary search starts.
+const STALL_TRIALS: usize = 3;
+/// A significant improvement, in standard deviations of the finished objectives.
+const STALL_TOLERANCE: f64 = 1e-4;
+/// Radius of the incumbent's basin in lengthscales.
+const BASIN_RADIUS: f64 = 1.5;
 
 /// Whether the objective is minimised or maximised.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,6 +67,34 @@ pub enum InitialDesign {
     Random,
 }
 
+/// A monotone transform of the (internal, minimised) objective values before the GP sees them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutputTransform {
+    /// The values as they are (standardised by the GP).
+    #[default]
+    None,
+    /// y′ = ln((y − y_min)/(y_max − y_min) + 10⁻³), recomputed at each fit: for objectives that
+    /// span orders of magnitude (losses, perplexities, Goldstein–Price), where a GP on the raw
+    /// values spends its budget on the huge values. It is monotone, so the best point is kept.
+    Log,
+}
+
+impl OutputTransform {
+    /// Applies the transform to all values.
+    pub fn apply(&self, y: &[f64]) -> Vec<f64> {
+        match self {
+            OutputTransform::None => y.to_vec(),
+            OutputTransform::Log => {
+                let lo = y.iter().cloned().fold(f64::INFINITY, f64::min);
+                let hi = y.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+                let range = if hi > lo { hi - lo } else { 1.0 };
+                y.iter().map(|v| ((v - lo) / range + 1e-3).ln()).collect()
+            }
+        }
+    }
+}
+
 /// Settings of GP Bayesian optimisation; every field has a default.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -51,11 +102,15 @@ pub struct BoConfig {
     /// Default `log_ei`.
     #[serde(default)]
     pub acquisition: Acquisition,
-    /// Size of the initial design; default max(d + 1, 5) with d = [`SearchSpace::dim`].
+    /// Size of the initial design; default max(⌈1.5·d⌉ + 1, 5) with d = [`SearchSpace::dim`]
+    /// (10 in 6-D, 5 in 2-D).
     #[serde(default)]
     pub n_initial: Option<usize>,
     #[serde(default)]
     pub initial_design: InitialDesign,
+    /// Default `none`.
+    #[serde(default)]
+    pub output_transform: OutputTransform,
     /// Raw Sobol candidates scored per proposal before local polishing (default 1024).
     #[serde(default)]
     pub candidates: Option<usize>,
@@ -67,6 +122,7 @@ impl Default for BoConfig {
             acquisition: Acquisition::LogEi,
             n_initial: None,
             initial_design: InitialDesign::Sobol,
+            output_transform: OutputTransform::None,
             candidates: None,
         }
     }
@@ -75,7 +131,7 @@ impl Default for BoConfig {
 impl BoConfig {
     /// The initial design size for a space of `dim` coordinates.
     pub fn n_initial(&self, dim: usize) -> usize {
-        self.n_initial.unwrap_or((dim + 1).max(5))
+        self.n_initial.unwrap_or(((3 * dim).div_ceil(2) + 1).max(5))
     }
 }
 
@@ -130,6 +186,10 @@ pub struct Trial {
     pub source: TrialSource,
 }
 
+/// An earlier finished trial for [`Tuner::warm_start`]: its assignment and its objective (`None`
+/// if it failed).
+pub type WarmTrial = (Vec<(String, toml::Value)>, Option<f64>);
+
 /// A point to evaluate.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Proposal {
@@ -139,8 +199,12 @@ pub struct Proposal {
 }
 
 /// An ask/tell optimiser over a [`SearchSpace`].
+///
+/// Serialised as plain data; on deserialisation each trial's `values` are recomputed from its
+/// exact `unit` point (they are always its decoding), so that floats in the values, which a JSON
+/// parser may round differently in the last digit, cannot make a resumed search differ.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(from = "TunerData")]
 pub struct Tuner {
     space: SearchSpace,
     strategy: StrategyConfig,
@@ -153,6 +217,42 @@ pub struct Tuner {
     /// GP hyperparameters of the last fit (warm start of the next).
     #[serde(with = "exact::option_vec")]
     gp_theta: Option<Vec<f64>>,
+}
+
+/// The serialised form of a [`Tuner`].
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TunerData {
+    space: SearchSpace,
+    strategy: StrategyConfig,
+    direction: Direction,
+    budget: usize,
+    seed: u64,
+    trials: Vec<Trial>,
+    proposed: usize,
+    #[serde(with = "exact::option_vec")]
+    gp_theta: Option<Vec<f64>>,
+}
+
+impl From<TunerData> for Tuner {
+    fn from(d: TunerData) -> Self {
+        let mut trials = d.trials;
+        for t in &mut trials {
+            if t.unit.len() == d.space.dim() {
+                t.values = d.space.decode(&t.unit);
+            }
+        }
+        Tuner {
+            space: d.space,
+            strategy: d.strategy,
+            direction: d.direction,
+            budget: d.budget,
+            seed: d.seed,
+            trials,
+            proposed: d.proposed,
+            gp_theta: d.gp_theta,
+        }
+    }
 }
 
 impl Tuner {
@@ -256,20 +356,17 @@ impl Tuner {
     pub fn best(&self) -> Option<(usize, f64)> {
         let mut best: Option<(usize, f64)> = None;
         for t in &self.trials {
-            if let (TrialStatus::Complete, Some(v)) = (t.status, t.objective) {
-                if best.is_none_or(|(_, b)| self.internal(v) < self.internal(b)) {
-                    best = Some((t.trial, v));
-                }
+            if let (TrialStatus::Complete, Some(v)) = (t.status, t.objective)
+                && best.is_none_or(|(_, b)| self.internal(v) < self.internal(b))
+            {
+                best = Some((t.trial, v));
             }
         }
         best
     }
 
     /// Adds earlier finished trials (assignment, objective or `None` if failed).
-    pub fn warm_start(
-        &mut self,
-        trials: &[(Vec<(String, toml::Value)>, Option<f64>)],
-    ) -> Result<(), String> {
+    pub fn warm_start(&mut self, trials: &[WarmTrial]) -> Result<(), String> {
         let mut new = Vec::with_capacity(trials.len());
         for (i, (values, objective)) in trials.iter().enumerate() {
             let unit = self
@@ -355,17 +452,19 @@ impl Tuner {
         }
     }
 
-    /// Model-based trials since the best finished value last improved by more than 1e-3 standard
-    /// deviations of the finished values `y_all` (internal direction).
+    /// Model-based trials since the best finished value last improved by more than
+    /// [`STALL_TOLERANCE`] standard deviations of the finished values `y_all` (internal direction).
     fn stalled_model_trials(&self, y_all: &[f64]) -> usize {
         let n = y_all.len() as f64;
         let mean = y_all.iter().sum::<f64>() / n;
         let sd = (y_all.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt();
-        let tol = super::knob("STALLTOL", 1e-3) * sd;
+        let tol = STALL_TOLERANCE * sd;
         let mut best = f64::INFINITY;
         let mut since = 0;
         for t in &self.trials {
-            let Some(v) = t.objective.filter(|_| t.status == TrialStatus::Complete) else { continue };
+            let Some(v) = t.objective.filter(|_| t.status == TrialStatus::Complete) else {
+                continue;
+            };
             let v = self.internal(v);
             if v < best - tol {
                 since = 0;
@@ -415,35 +514,10 @@ impl Tuner {
             }
         }
         let mut rng = self.proposal_rng();
-        let ytr = super::knob("YTR", 0.0) as i32;
-        if ytr == 1 {
-            // log transform
-            let ymin = y.iter().cloned().fold(f64::INFINITY, f64::min);
-            let ymax = y.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-            let delta = super::knob("YDELTA", 0.01) * (ymax - ymin).max(1e-12);
-            y.iter_mut().for_each(|v| *v = (*v - ymin + delta).ln());
-        } else if ytr == 2 {
-            // copula
-            let n = y.len();
-            let mut idx: Vec<usize> = (0..n).collect();
-            idx.sort_by(|&a, &b| y[a].total_cmp(&y[b]));
-            let mut z = vec![0.0; n];
-            for (r, &i) in idx.iter().enumerate() {
-                z[i] = statrs::distribution::ContinuousCDF::inverse_cdf(
-                    &statrs::distribution::Normal::standard(),
-                    (r as f64 + 0.5) / n as f64,
-                );
-            }
-            y = z;
-        }
-        let gp = Gp::fit(
-            &x,
-            &y,
-            dim,
-            self.gp_theta.as_deref(),
-            &FitOptions::default(),
-            &mut rng,
-        );
+        let fit = FitOptions::default();
+        let y_raw = y;
+        let y = cfg.output_transform.apply(&y_raw);
+        let gp = Gp::fit(&x, &y, dim, self.gp_theta.as_deref(), &fit, &mut rng);
         self.gp_theta = Some(gp.theta.clone());
         let gp = if pending.is_empty() {
             gp
@@ -455,55 +529,67 @@ impl Tuner {
                 .collect();
             gp.with_points(&pending, &fantasy)
         };
-        // Incumbents: observed points, best first.
+        // Observed points, best first.
         let mut order: Vec<usize> = (0..y.len()).collect();
         order.sort_by(|&a, &b| y[a].total_cmp(&y[b]).then(a.cmp(&b)));
+        let point_of = |i: usize| &x[i * dim..(i + 1) * dim];
         let search = AcqSearch {
-            candidates: cfg.candidates.unwrap_or(super::knob("CAND", 1024.0) as usize),
-            restarts: super::knob("RESTARTS", 4.0) as usize,
+            candidates: cfg.candidates.unwrap_or(1024),
             ..AcqSearch::default()
         };
         let mut ws = AcqWorkspace::default();
-        let stalled = self.stalled_model_trials(&y);
-        let f0 = super::knob("F0", 1e9) as usize;
-        let explore = stalled >= f0 && (stalled - f0) % 2 == 0;
+        // Secondary search (see the module documentation): on alternate stalled proposals.
+        let stalled = self.stalled_model_trials(&y_raw);
+        let secondary_turn = stalled >= STALL_TRIALS && (stalled - STALL_TRIALS).is_multiple_of(2);
         let ls = gp.lengthscales();
-        let centre = x[order[0] * dim..(order[0] + 1) * dim].to_vec();
-        let radius2 = super::knob("RADIUS", 1.5).powi(2);
+        let centre = point_of(order[0]).to_vec();
         let outside = |p: &[f64]| -> bool {
-            p.iter().zip(&centre).zip(&ls).map(|((a, b), l)| ((a - b) / l).powi(2)).sum::<f64>() >= radius2
+            let d2: f64 = p
+                .iter()
+                .zip(&centre)
+                .zip(&ls)
+                .map(|((a, b), l)| ((a - b) / l).powi(2))
+                .sum();
+            d2 >= BASIN_RADIUS * BASIN_RADIUS
         };
-        let far: Vec<usize> = order.iter().copied().filter(|&i| outside(&x[i * dim..(i + 1) * dim])).collect();
-        let expl = super::knob("EXPL", 0.0) as i32;
-        if explore && expl == 1 {
-            return (self.design_point(InitialDesign::Sobol, self.proposed, n_init), TrialSource::Model);
-        }
-        if explore && expl == 2 {
-            let m = super::knob("TSM", 256.0) as usize;
-            let mut cands = Vec::with_capacity(m * dim);
-            for _ in 0..m * 20 {
-                let p: Vec<f64> = (0..dim).map(|_| rng.random::<f64>()).collect();
-                if outside(&p) {
-                    cands.extend(p);
-                }
-                if cands.len() >= m * dim {
-                    break;
-                }
-            }
-            if cands.is_empty() {
-                cands.extend((0..dim).map(|_| rng.random::<f64>()));
-            }
-            let i = super::bo::thompson_argmin(&gp, &cands, &mut rng);
-            return (cands[i * dim..(i + 1) * dim].to_vec(), TrialSource::Model);
-        }
-        let (point, _) = if explore && !far.is_empty() {
-            let incumbents: Vec<&[f64]> = far.iter().map(|&i| &x[i * dim..(i + 1) * dim]).collect();
-            let f_best = (y[far[0]] - gp.y_mean) / gp.y_std;
-            maximize(&gp, &cfg.acquisition, f_best, &incumbents, &search, Some(&outside), &mut rng, &mut ws)
+        let far: Vec<usize> = order
+            .iter()
+            .copied()
+            .filter(|&i| outside(point_of(i)))
+            .collect();
+        let stalled_now = stalled >= STALL_TRIALS && far.len() >= 3;
+        let secondary = |rng: &mut Rng, ws: &mut AcqWorkspace| -> Vec<f64> {
+            let fx: Vec<f64> = far.iter().flat_map(|&i| point_of(i).to_vec()).collect();
+            let fy: Vec<f64> = far.iter().map(|&i| y[i]).collect();
+            let gp_far = Gp::fit(&fx, &fy, dim, Some(&gp.theta), &fit, rng);
+            let incumbents: Vec<&[f64]> = far.iter().map(|&i| point_of(i)).collect();
+            let f_best = (fy[0] - gp_far.y_mean) / gp_far.y_std;
+            let problem = AcqProblem {
+                gp: &gp_far,
+                acq: &cfg.acquisition,
+                f_best,
+                feasible: Some(&outside),
+            };
+            maximize(&problem, &incumbents, &search, rng, ws).0
+        };
+        let point = if stalled_now && secondary_turn {
+            secondary(&mut rng, &mut ws)
         } else {
-            let incumbents: Vec<&[f64]> = order.iter().map(|&i| &x[i * dim..(i + 1) * dim]).collect();
-            let f_best = (y[order[0]] - gp.y_mean) / gp.y_std - super::knob("XI", 0.0);
-            maximize(&gp, &cfg.acquisition, f_best, &incumbents, &search, None, &mut rng, &mut ws)
+            let incumbents: Vec<&[f64]> = order.iter().map(|&i| point_of(i)).collect();
+            let f_best = (y[order[0]] - gp.y_mean) / gp.y_std;
+            let problem = AcqProblem {
+                gp: &gp,
+                acq: &cfg.acquisition,
+                f_best,
+                feasible: None,
+            };
+            let main = maximize(&problem, &incumbents, &search, &mut rng, &mut ws).0;
+            // Once stalled, exploration beyond the basin is the secondary search's job.
+            if stalled_now && outside(&main) {
+                secondary(&mut rng, &mut ws)
+            } else {
+                main
+            }
         };
         // A point already evaluated (possible after rounding integers/categoricals) teaches
         // nothing: fall back to a uniform random point.
@@ -585,5 +671,318 @@ mod exact {
                 .map(|v| v.into_iter().map(parse).collect())
                 .transpose()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tune::functions::{branin, quadratic1d};
+    use crate::tune::space::ParamSpec;
+
+    fn branin_space() -> SearchSpace {
+        SearchSpace {
+            params: vec![
+                (
+                    "x0".into(),
+                    ParamSpec::Uniform {
+                        low: -5.0,
+                        high: 10.0,
+                    },
+                ),
+                (
+                    "x1".into(),
+                    ParamSpec::Uniform {
+                        low: 0.0,
+                        high: 15.0,
+                    },
+                ),
+            ],
+        }
+    }
+
+    fn floats(values: &[(String, toml::Value)]) -> Vec<f64> {
+        values
+            .iter()
+            .map(|(_, v)| v.as_float().expect("uniform decodes to a float"))
+            .collect()
+    }
+
+    /// Runs rounds of the loop used by the resume test: a batch of 2 on even rounds (the second
+    /// point of round 4, trial 7, fails), single points otherwise.
+    fn drive(tuner: &mut Tuner, rounds: std::ops::Range<usize>) {
+        for round in rounds {
+            let batch = tuner.ask(if round % 2 == 0 { 2 } else { 1 });
+            for (k, p) in batch.iter().enumerate() {
+                let y = branin(&floats(&p.values));
+                let y = if round == 4 && k == 1 { None } else { Some(y) };
+                tuner.tell(p.trial, y).unwrap();
+            }
+        }
+    }
+
+    #[test]
+    fn resume_from_json_equals_uninterrupted_search() {
+        let strategy = StrategyConfig::Bo(BoConfig::default());
+        let mut whole = Tuner::new(branin_space(), strategy.clone(), Direction::Minimize, 40, 7);
+        drive(&mut whole, 0..12);
+        let mut first = Tuner::new(branin_space(), strategy.clone(), Direction::Minimize, 40, 7);
+        drive(&mut first, 0..6);
+        let json = serde_json::to_string(&first).unwrap();
+        let mut resumed: Tuner = serde_json::from_str(&json).unwrap();
+        assert_eq!(resumed, first, "the JSON round trip is exact");
+        drive(&mut resumed, 6..12);
+        assert_eq!(resumed, whole);
+        assert!(
+            whole
+                .trials()
+                .iter()
+                .filter(|t| t.source == TrialSource::Model)
+                .count()
+                > 5
+        );
+        assert_eq!(whole.trials()[7].status, TrialStatus::Failed);
+        // Same seed, same proposals; another seed, other proposals.
+        let mut again = Tuner::new(branin_space(), strategy.clone(), Direction::Minimize, 40, 7);
+        drive(&mut again, 0..12);
+        assert_eq!(again.trials(), whole.trials());
+        let mut other = Tuner::new(branin_space(), strategy, Direction::Minimize, 40, 8);
+        drive(&mut other, 0..2);
+        assert_ne!(other.trials()[0].unit, whole.trials()[0].unit);
+    }
+
+    #[test]
+    fn bayesian_optimisation_finds_the_minimum_of_a_1d_quadratic() {
+        let space = SearchSpace {
+            params: vec![(
+                "x".into(),
+                ParamSpec::Uniform {
+                    low: -3.0,
+                    high: 5.0,
+                },
+            )],
+        };
+        let mut tuner = Tuner::new(
+            space,
+            StrategyConfig::Bo(BoConfig::default()),
+            Direction::Minimize,
+            15,
+            0,
+        );
+        while let Some(p) = tuner.ask(1).pop() {
+            tuner
+                .tell(p.trial, Some(quadratic1d(&floats(&p.values))))
+                .unwrap();
+        }
+        let (trial, best) = tuner.best().unwrap();
+        // f = (x − 1.234)² + 1: a best within 1e-6 of 1 puts x within 1e-3 of 1.234.
+        assert!(best - 1.0 < 1e-6, "best {best}");
+        let x = floats(&tuner.trials()[trial].values)[0];
+        assert!((x - 1.234).abs() < 1e-3, "x {x}");
+        assert_eq!(tuner.trials().len(), 15);
+        assert!(tuner.ask(1).is_empty(), "the budget is spent");
+    }
+
+    #[test]
+    fn maximisation_failures_and_tell_errors() {
+        let space = SearchSpace {
+            params: vec![(
+                "x".into(),
+                ParamSpec::Uniform {
+                    low: 0.0,
+                    high: 1.0,
+                },
+            )],
+        };
+        let mut tuner = Tuner::new(
+            space,
+            StrategyConfig::Bo(BoConfig::default()),
+            Direction::Maximize,
+            12,
+            3,
+        );
+        let mut values = Vec::new();
+        while let Some(p) = tuner.ask(1).pop() {
+            let x = floats(&p.values)[0];
+            // A failed region: x > 0.9 diverges.
+            let y = if x > 0.9 {
+                None
+            } else {
+                Some(-(x - 0.3).powi(2))
+            };
+            values.push(y);
+            tuner.tell(p.trial, y).unwrap();
+        }
+        let (trial, best) = tuner.best().unwrap();
+        let max = values
+            .iter()
+            .flatten()
+            .cloned()
+            .fold(f64::NEG_INFINITY, f64::max);
+        assert_eq!(best, max);
+        assert_eq!(tuner.trials()[trial].status, TrialStatus::Complete);
+        assert!(best > -1e-4, "the maximum at x = 0.3 is found, got {best}");
+        assert_eq!(
+            tuner.tell(trial, Some(1.0)).unwrap_err(),
+            format!("trial {trial} was already told")
+        );
+        assert_eq!(
+            tuner.tell(99, Some(1.0)).unwrap_err(),
+            "trial 99 was never asked"
+        );
+        // NaN is a failure, never a best.
+        let mut t2 = Tuner::new(
+            tuner.space().clone(),
+            StrategyConfig::Random,
+            Direction::Minimize,
+            3,
+            0,
+        );
+        let p = t2.ask(2);
+        t2.tell(p[0].trial, Some(f64::NAN)).unwrap();
+        t2.tell(p[1].trial, Some(5.0)).unwrap();
+        assert_eq!(t2.trials()[0].status, TrialStatus::Failed);
+        assert_eq!(t2.best(), Some((1, 5.0)));
+    }
+
+    #[test]
+    fn design_strategies_fill_the_budget() {
+        for strategy in [
+            StrategyConfig::Random,
+            StrategyConfig::Sobol,
+            StrategyConfig::Lhs,
+        ] {
+            let mut tuner =
+                Tuner::new(branin_space(), strategy.clone(), Direction::Minimize, 16, 1);
+            let all = tuner.ask(100);
+            assert_eq!(all.len(), 16, "{strategy:?}");
+            assert!(
+                all.iter()
+                    .all(|p| p.unit.iter().all(|u| (0.0..=1.0).contains(u)))
+            );
+            assert!(tuner.ask(1).is_empty());
+        }
+        // 16 Sobol points stratify each coordinate into 16 cells.
+        let mut tuner = Tuner::new(
+            branin_space(),
+            StrategyConfig::Sobol,
+            Direction::Minimize,
+            16,
+            1,
+        );
+        let mut cells: Vec<usize> = tuner
+            .ask(16)
+            .iter()
+            .map(|p| (p.unit[0] * 16.0) as usize)
+            .collect();
+        cells.sort();
+        assert_eq!(cells, (0..16).collect::<Vec<_>>());
+        // The grid stops at its size: 3 × 3 points with a budget of 20.
+        let mut grid = Tuner::new(
+            branin_space(),
+            StrategyConfig::Grid {
+                points_per_dim: Some(3),
+            },
+            Direction::Minimize,
+            20,
+            1,
+        );
+        let g = grid.ask(100);
+        assert_eq!(g.len(), 9);
+        assert_eq!(floats(&g[8].values), vec![10.0, 15.0]);
+    }
+
+    #[test]
+    fn warm_start_counts_as_data() {
+        let space = SearchSpace {
+            params: vec![(
+                "x".into(),
+                ParamSpec::Uniform {
+                    low: -3.0,
+                    high: 5.0,
+                },
+            )],
+        };
+        let mut tuner = Tuner::new(
+            space,
+            StrategyConfig::Bo(BoConfig::default()),
+            Direction::Minimize,
+            3,
+            0,
+        );
+        let old: Vec<WarmTrial> = [-2.0, 0.0, 2.0, 4.0, 1.0]
+            .iter()
+            .map(|&x| {
+                (
+                    vec![("x".to_string(), toml::Value::Float(x))],
+                    Some(quadratic1d(&[x])),
+                )
+            })
+            .collect();
+        tuner.warm_start(&old).unwrap();
+        // Five warm trials cover the initial design of 5: the first proposal is model-based.
+        let p = tuner.ask(1).pop().unwrap();
+        assert_eq!(p.trial, 5);
+        assert_eq!(tuner.trials()[5].source, TrialSource::Model);
+        let bad = vec![(vec![("x".to_string(), toml::Value::Float(9.0))], Some(1.0))];
+        assert_eq!(
+            tuner.warm_start(&bad).unwrap_err(),
+            "warm-start trial 0: x: 9 is outside [-3, 5]"
+        );
+    }
+
+    #[test]
+    fn log_output_transform_is_monotone_and_scale_free() {
+        // y = (3, 4, 1003): (y − 3)/1000 + 1e-3 = (0.001, 0.002, 1.001).
+        let t = OutputTransform::Log.apply(&[3.0, 4.0, 1003.0]);
+        let want = [0.001f64.ln(), 0.002f64.ln(), 1.001f64.ln()];
+        for (a, b) in t.iter().zip(want) {
+            assert!((a - b).abs() < 1e-12);
+        }
+        let scaled = OutputTransform::Log.apply(&[30.0, 40.0, 10030.0]);
+        assert!(t.iter().zip(&scaled).all(|(a, b)| (a - b).abs() < 1e-12));
+        assert_eq!(OutputTransform::None.apply(&[2.0, 1.0]), vec![2.0, 1.0]);
+        let cfg: StrategyConfig =
+            toml::from_str("kind = \"bo\"\noutput_transform = \"log\"").unwrap();
+        assert!(matches!(
+            cfg,
+            StrategyConfig::Bo(BoConfig {
+                output_transform: OutputTransform::Log,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn strategy_configs_parse_with_defaults_and_refuse_unknown_keys() {
+        let bo: StrategyConfig = toml::from_str("kind = \"bo\"").unwrap();
+        assert_eq!(bo, StrategyConfig::Bo(BoConfig::default()));
+        let ucb: StrategyConfig = toml::from_str(
+            "kind = \"bo\"\nn_initial = 8\nacquisition = { kind = \"ucb\", beta = 3.0 }",
+        )
+        .unwrap();
+        let StrategyConfig::Bo(cfg) = ucb else {
+            panic!("not bo")
+        };
+        assert_eq!(cfg.acquisition, Acquisition::Ucb { beta: 3.0 });
+        assert_eq!(cfg.n_initial(2), 8);
+        assert_eq!(BoConfig::default().n_initial(6), 10);
+        assert_eq!(BoConfig::default().n_initial(3), 6);
+        assert_eq!(BoConfig::default().n_initial(2), 5);
+        let grid: StrategyConfig = toml::from_str("kind = \"grid\"\npoints_per_dim = 4").unwrap();
+        assert_eq!(
+            grid,
+            StrategyConfig::Grid {
+                points_per_dim: Some(4)
+            }
+        );
+        let err = toml::from_str::<StrategyConfig>("kind = \"bo\"\ninitial = 3")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown field `initial`"), "{err}");
+        let err = toml::from_str::<StrategyConfig>("kind = \"tpe\"")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown variant `tpe`"), "{err}");
     }
 }

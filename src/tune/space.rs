@@ -65,7 +65,7 @@ impl ParamSpec {
                 }
             }
             ParamSpec::LogUniform { low, high } => {
-                if !(low.is_finite() && *low > 0.0) || !high.is_finite() {
+                if !(low.is_finite() && *low > 0.0 && high.is_finite()) {
                     return Err(format!(
                         "a log scale needs finite bounds with 0 < low < high, got low = {low}, high = {high}"
                     ));
