@@ -199,8 +199,16 @@ pub fn execute(cli: Cli, cancel: &AtomicBool) -> Result<ExitCode> {
             Ok(0)
         }
         Command::Merge(args) => {
-            let summary = crate::store::merge(&args.results_dir)?;
-            println!("{summary:?}");
+            let s = crate::store::merge(&args.results_dir)?;
+            println!(
+                "{}: merged {} run(s) ({} ok, {} failed), {} metric row(s), {} prediction row(s)",
+                args.results_dir.display(),
+                s.runs_ok + s.runs_failed,
+                s.runs_ok,
+                s.runs_failed,
+                s.metric_rows,
+                s.prediction_rows
+            );
             Ok(0)
         }
         Command::Bench(args) => {

@@ -6,6 +6,7 @@
 //! [`write_report`] a thin wrapper that reads and writes files. Output is deterministic: the same
 //! results give the same bytes.
 
+pub mod gp_view;
 pub mod plots;
 pub mod search;
 pub mod table;
@@ -324,7 +325,13 @@ pub fn render_report(
     let search = if trials.is_empty() {
         None
     } else {
-        Some(render_search(trials, meta, out_dir, &mut files)?)
+        Some(render_search(
+            trials,
+            meta,
+            out_dir,
+            &mut files,
+            &mut skipped,
+        )?)
     };
     // A benchmark of search strategies: trials but no runs, so no main table and no curves.
     if let (true, Some(search)) = (results.runs.is_empty(), &search) {
@@ -453,6 +460,7 @@ fn render_search(
     meta: &ReportMeta,
     out_dir: &Path,
     files: &mut Vec<PathBuf>,
+    skipped: &mut Vec<String>,
 ) -> Result<String, Error> {
     let setup = meta
         .search
@@ -488,10 +496,18 @@ fn render_search(
     };
     files.extend(plots::write_search_convergence(out_dir, &title, &panels)?);
     let searches: usize = table.rows.iter().map(|r| r.repeats).sum();
-    Ok(format!(
+    let mut section = format!(
         "{} trials in {searches} searches. Search table: [Markdown](search.md), [CSV](search.csv).\n\n{md}\n{what}: median over the repeats of each strategy, band between the 25th and 75th percentiles.\n\n![search convergence](search_convergence.png)\n",
         trials.len()
-    ))
+    );
+    match gp_view::gp_views(trials, &setup) {
+        Ok(views) => {
+            files.extend(gp_view::write_gp_views(out_dir, &meta.name, &views)?);
+            section.push_str(&gp_view::readme_section(&views));
+        }
+        Err(reason) => skipped.push(reason),
+    }
+    Ok(section)
 }
 
 #[cfg(test)]

@@ -497,7 +497,7 @@ fn tick_decimals(span: f64) -> usize {
     }
 }
 
-fn draw_err<E: std::error::Error + Send + Sync>(
+pub(crate) fn draw_err<E: std::error::Error + Send + Sync>(
     path: &Path,
 ) -> impl Fn(DrawingAreaErrorKind<E>) -> Error + '_ {
     move |e| Error::Report(format!("{}: cannot draw the plot: {e}", path.display()))
@@ -926,7 +926,7 @@ fn facet_width(cols: usize, per_col: u32) -> u32 {
 }
 
 /// Writes `<stem>.png` and `<stem>.svg` in `out_dir` through temporary files and renames.
-fn write_png_svg(
+pub(crate) fn write_png_svg(
     out_dir: &Path,
     stem: &str,
     draw: impl Fn(&Path, Option<&mut String>) -> Result<(), Error>,

@@ -391,6 +391,101 @@ impl Tuner {
         Ok(())
     }
 
+    /// The GP the next model-based proposal would fit, evaluated at each unit-cube point of
+    /// `units`: (posterior mean, posterior std, acquisition value). None for strategies other than
+    /// `bo`, in the design phase and with fewer than 2 complete trials.
+    ///
+    /// The fit is the proposal's own: the same data (failed trials imputed as the worst value,
+    /// pending ones as kriging-believer fantasies), output transform, warm-started hyperparameters
+    /// and random generator, so the model is the one the next `ask` maximises over (the
+    /// secondary search of a stalled search is not shown). Mean and std are on the user's scale:
+    /// the GP's standardisation m = ȳ + s_y·μ, s = s_y·σ is undone, then the log output transform
+    /// through its inverse y = y_min + (y_max − y_min)(e^m − 10⁻³) (the median of the
+    /// back-transformed posterior) with the delta-method std (y_max − y_min)·e^m·s, then the sign
+    /// of a maximised objective. The acquisition is on the GP's standardised scale (larger is
+    /// better), relative to the best finished value, as the proposal maximises it.
+    pub fn surrogate(&self, units: &[Vec<f64>]) -> Option<Vec<(f64, f64, f64)>> {
+        let StrategyConfig::Bo(cfg) = &self.strategy else {
+            return None;
+        };
+        let dim = self.space.dim();
+        let warm = self
+            .trials
+            .iter()
+            .filter(|t| t.source == TrialSource::WarmStart)
+            .count();
+        let finite: Vec<f64> = self
+            .trials
+            .iter()
+            .filter(|t| t.status == TrialStatus::Complete)
+            .filter_map(|t| t.objective.map(|v| self.internal(v)))
+            .collect();
+        if self.proposed + warm < cfg.n_initial(dim) || finite.len() < 2 {
+            return None;
+        }
+        let worst = finite.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+        let mut x = Vec::new();
+        let mut y_raw = Vec::new();
+        let mut pending = Vec::new();
+        for t in &self.trials {
+            match (t.status, t.objective) {
+                (TrialStatus::Complete, Some(v)) => {
+                    x.extend_from_slice(&t.unit);
+                    y_raw.push(self.internal(v));
+                }
+                (TrialStatus::Pending, _) => pending.extend_from_slice(&t.unit),
+                _ => {
+                    x.extend_from_slice(&t.unit);
+                    y_raw.push(worst);
+                }
+            }
+        }
+        let mut rng = self.proposal_rng();
+        let y = cfg.output_transform.apply(&y_raw);
+        let gp = Gp::fit(
+            &x,
+            &y,
+            dim,
+            self.gp_theta.as_deref(),
+            &FitOptions::default(),
+            &mut rng,
+        );
+        let mut ws = PredictWorkspace::default();
+        let gp = if pending.is_empty() {
+            gp
+        } else {
+            let fantasy: Vec<f64> = pending
+                .chunks(dim)
+                .map(|p| gp.y_mean + gp.y_std * gp.predict(p, &mut ws).0)
+                .collect();
+            gp.with_points(&pending, &fantasy)
+        };
+        let best = y.iter().cloned().fold(f64::INFINITY, f64::min);
+        let f_best = (best - gp.y_mean) / gp.y_std;
+        let lo = y_raw.iter().cloned().fold(f64::INFINITY, f64::min);
+        let hi = y_raw.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+        let range = if hi > lo { hi - lo } else { 1.0 };
+        let sign = self.internal(1.0);
+        Some(
+            units
+                .iter()
+                .map(|u| {
+                    let (mu, var) = gp.predict(u, &mut ws);
+                    let sigma = var.sqrt();
+                    let acq = cfg.acquisition.value(mu, sigma, f_best);
+                    let (m, s) = (gp.y_mean + gp.y_std * mu, gp.y_std * sigma);
+                    let (mean, std) = match cfg.output_transform {
+                        OutputTransform::None => (m, s),
+                        OutputTransform::Log => {
+                            (lo + range * (m.exp() - 1e-3), range * m.exp() * s)
+                        }
+                    };
+                    (sign * mean, std, acq)
+                })
+                .collect(),
+        )
+    }
+
     fn internal(&self, v: f64) -> f64 {
         match self.direction {
             Direction::Minimize => v,
@@ -929,6 +1024,72 @@ mod tests {
             tuner.warm_start(&bad).unwrap_err(),
             "warm-start trial 0: x: 9 is outside [-3, 5]"
         );
+    }
+
+    #[test]
+    fn surrogate_interpolates_the_told_values() {
+        let space = SearchSpace {
+            params: vec![(
+                "x".into(),
+                ParamSpec::Uniform {
+                    low: -3.0,
+                    high: 5.0,
+                },
+            )],
+        };
+        for direction in [Direction::Minimize, Direction::Maximize] {
+            let sign = if direction == Direction::Minimize {
+                1.0
+            } else {
+                -1.0
+            };
+            let mut tuner = Tuner::new(
+                space.clone(),
+                StrategyConfig::Bo(BoConfig::default()),
+                direction,
+                20,
+                0,
+            );
+            let grid: Vec<Vec<f64>> = (0..=200).map(|i| vec![i as f64 / 200.0]).collect();
+            let mut told = Vec::new();
+            for step in 0..7 {
+                // The design phase (5 points in 1-D) has no model.
+                assert_eq!(tuner.surrogate(&grid).is_none(), step < 5, "step {step}");
+                let p = tuner.ask(1).pop().unwrap();
+                let y = sign * quadratic1d(&floats(&p.values));
+                tuner.tell(p.trial, Some(y)).unwrap();
+                told.push((p.unit, y));
+            }
+            let units: Vec<Vec<f64>> = told.iter().map(|(u, _)| u.clone()).collect();
+            let at_told = tuner.surrogate(&units).unwrap();
+            let values: Vec<f64> = told.iter().map(|t| t.1).collect();
+            let spread = values.iter().cloned().fold(f64::NEG_INFINITY, f64::max)
+                - values.iter().cloned().fold(f64::INFINITY, f64::min);
+            let far = tuner.surrogate(&grid).unwrap();
+            let max_far = far.iter().map(|p| p.1).fold(0.0, f64::max);
+            for ((mean, std, _), y) in at_told.iter().zip(&values) {
+                // Noise-free data: the fitted noise is tiny, so the posterior mean interpolates
+                // to well within 1% of the spread of the values.
+                assert!(
+                    (mean - y).abs() < 1e-2 * spread,
+                    "{direction:?}: mean {mean} at a told {y}"
+                );
+                assert!(
+                    *std < 0.1 * max_far,
+                    "{direction:?}: std {std} vs {max_far}"
+                );
+            }
+            // The surrogate is the model the next proposal maximises the acquisition of, so that
+            // proposal scores at least as well as every grid point, up to the optimiser's
+            // tolerance.
+            let before = tuner.clone();
+            let next = tuner.ask(1).pop().unwrap();
+            let a_next = before.surrogate(&[next.unit]).unwrap()[0].2;
+            let a_grid = far.iter().map(|p| p.2).fold(f64::NEG_INFINITY, f64::max);
+            assert!(a_next >= a_grid - 1e-3, "{a_next} < {a_grid}");
+        }
+        let random = Tuner::new(space, StrategyConfig::Random, Direction::Minimize, 5, 0);
+        assert!(random.surrogate(&[vec![0.5]]).is_none());
     }
 
     #[test]

@@ -1,0 +1,578 @@
+//! The GP view of a benchmark search: what the Bayesian optimiser's surrogate believed at three
+//! points of a search. For each problem on a test function with a 1-D or 2-D box searched by
+//! strategy `bo`, its repeat 0 is replayed: a [`Tuner`] with the default `bo` settings is
+//! warm-started with the first k stored trials, for k = the initial design size, half-way to the
+//! last trial and the last trial, and [`Tuner::surrogate`] is evaluated on a grid. The model is
+//! refitted on the first k trials (warm-started trials count as design points), so it is the
+//! search's model up to the hyperparameter fit's warm start, not a record of it.
+//!
+//! One figure per problem, `gp_view_<problem>.png/.svg`: in 1-D one column per k with the GP mean,
+//! a ±2 std band, the evaluated points and the true function above, the acquisition below; in 2-D
+//! one column per k with a heatmap of the GP mean (evaluated points as dots, the next evaluated
+//! point as a red cross) above and a heatmap of the acquisition below, each with its colour scale.
+
+use std::path::{Path, PathBuf};
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use super::plots::{FONT, draw_err, write_png_svg};
+use super::search::SearchSetup;
+use crate::error::Error;
+use crate::store::TrialRow;
+use crate::tune::functions::TestFunction;
+use crate::tune::optimizer::{BoConfig, Direction, StrategyConfig, Tuner, WarmTrial};
+
+/// Grid points of a 1-D view.
+pub const GRID_1D: usize = 200;
+/// Grid points per axis of a 2-D view.
+pub const GRID_2D: usize = 60;
+
+/// The surrogate after the first `k` evaluations of a search.
+#[derive(Clone, Debug)]
+pub struct Snapshot {
+    pub k: usize,
+    /// The first k evaluated points (user coordinates) and objectives (None: failed).
+    pub points: Vec<(Vec<f64>, Option<f64>)>,
+    /// The (k+1)-th evaluated point, if any.
+    pub next: Option<Vec<f64>>,
+    /// Grid points (user coordinates) and (mean, std, acquisition) at each.
+    pub grid: Vec<(Vec<f64>, (f64, f64, f64))>,
+}
+
+/// The GP view of one problem.
+#[derive(Clone, Debug)]
+pub struct GpView {
+    pub problem: String,
+    pub function: TestFunction,
+    pub snapshots: Vec<Snapshot>,
+}
+
+/// The views of every qualifying problem, and the reason when none qualifies.
+pub fn gp_views(trials: &[TrialRow], setup: &SearchSetup) -> Result<Vec<GpView>, String> {
+    if !setup.is_benchmark() {
+        return Err("gp_view: drawn only for benchmark searches of test functions".into());
+    }
+    let mut problems: Vec<&str> = Vec::new();
+    for t in trials {
+        if t.strategy == "bo" && t.repeat == 0 && !problems.contains(&t.problem.as_str()) {
+            problems.push(&t.problem);
+        }
+    }
+    let views: Vec<GpView> = problems.iter().filter_map(|p| view(trials, p)).collect();
+    if views.is_empty() {
+        Err("gp_view: no `bo` search of a 1-D or 2-D test function".into())
+    } else {
+        Ok(views)
+    }
+}
+
+/// Replays repeat 0 of strategy `bo` on `problem`; None when it does not qualify.
+fn view(trials: &[TrialRow], problem: &str) -> Option<GpView> {
+    let function = TestFunction::by_name(problem)?;
+    let dim = function.dim();
+    if !(1..=2).contains(&dim) {
+        return None;
+    }
+    let mut rows: Vec<&TrialRow> = trials
+        .iter()
+        .filter(|t| t.problem == problem && t.strategy == "bo" && t.repeat == 0)
+        .collect();
+    rows.sort_by_key(|t| t.trial);
+    let mut points = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let x: Vec<f64> = serde_json::from_str(&r.parameters).ok()?;
+        if x.len() != dim {
+            return None;
+        }
+        points.push((x, r.objective.filter(|v| v.is_finite())));
+    }
+    let space = function.space();
+    let cfg = BoConfig::default();
+    let n = points.len();
+    let n_init = cfg.n_initial(dim);
+    if n < n_init {
+        return None;
+    }
+    let mut ks = vec![n_init, (n_init + n) / 2, n];
+    ks.dedup();
+    let grid = unit_grid(dim);
+    let to_user = |u: &[f64]| -> Vec<f64> {
+        u.iter()
+            .zip(function.bounds)
+            .map(|(u, (lo, hi))| lo + u * (hi - lo))
+            .collect()
+    };
+    let mut snapshots = Vec::with_capacity(ks.len());
+    for k in ks {
+        let mut tuner = Tuner::new(
+            space.clone(),
+            StrategyConfig::Bo(cfg.clone()),
+            Direction::Minimize,
+            1,
+            0,
+        );
+        let warm: Vec<WarmTrial> = points[..k]
+            .iter()
+            .map(|(x, y)| {
+                let values = x
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| (format!("x{i}"), toml::Value::Float(*v)))
+                    .collect();
+                (values, *y)
+            })
+            .collect();
+        tuner.warm_start(&warm).ok()?;
+        let values = tuner.surrogate(&grid)?;
+        snapshots.push(Snapshot {
+            k,
+            points: points[..k].to_vec(),
+            next: points.get(k).map(|p| p.0.clone()),
+            grid: grid.iter().map(|u| to_user(u)).zip(values).collect(),
+        });
+    }
+    Some(GpView {
+        problem: problem.to_string(),
+        function,
+        snapshots,
+    })
+}
+
+/// 1-D: [`GRID_1D`] evenly spaced points including both ends; 2-D: the centres of a
+/// [`GRID_2D`]² grid of cells, x0 fastest.
+fn unit_grid(dim: usize) -> Vec<Vec<f64>> {
+    if dim == 1 {
+        (0..GRID_1D)
+            .map(|i| vec![i as f64 / (GRID_1D - 1) as f64])
+            .collect()
+    } else {
+        let c = |i: usize| (i as f64 + 0.5) / GRID_2D as f64;
+        (0..GRID_2D * GRID_2D)
+            .map(|i| vec![c(i % GRID_2D), c(i / GRID_2D)])
+            .collect()
+    }
+}
+
+/// Viridis (van der Walt & Smith, matplotlib's default map), linear between 8 stops; t in [0, 1].
+fn viridis(t: f64) -> RGBColor {
+    const STOPS: [(f64, f64, f64); 8] = [
+        (68.0, 1.0, 84.0),
+        (70.0, 50.0, 127.0),
+        (54.0, 92.0, 141.0),
+        (39.0, 127.0, 143.0),
+        (31.0, 162.0, 136.0),
+        (74.0, 194.0, 110.0),
+        (160.0, 219.0, 57.0),
+        (254.0, 232.0, 37.0),
+    ];
+    let s = t.clamp(0.0, 1.0) * (STOPS.len() - 1) as f64;
+    let i = (s.floor() as usize).min(STOPS.len() - 2);
+    let f = s - i as f64;
+    let (a, b) = (STOPS[i], STOPS[i + 1]);
+    let mix = |x: f64, y: f64| (x + f * (y - x)).round() as u8;
+    RGBColor(mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
+}
+
+fn range(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    let (lo, hi) = values
+        .filter(|v| v.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+            (lo.min(v), hi.max(v))
+        });
+    if !lo.is_finite() {
+        (0.0, 1.0)
+    } else if hi > lo {
+        (lo, hi)
+    } else {
+        (lo - 0.5, hi + 0.5)
+    }
+}
+
+/// Quantile below which the acquisition's colour scale is clipped: log-EI plunges to −10⁴ and
+/// below on the few cells next to evaluated points (σ → 0), which would flatten the rest.
+pub const ACQ_CLIP_QUANTILE: f64 = 0.1;
+
+/// The colour scale of a heatmap: the value range, clipped below at [`ACQ_CLIP_QUANTILE`] if
+/// `clip`.
+fn colour_range(mut values: Vec<f64>, clip: bool) -> (f64, f64) {
+    values.retain(|v| v.is_finite());
+    values.sort_by(f64::total_cmp);
+    let (lo, hi) = range(values.iter().copied());
+    if clip && values.len() > 1 {
+        let q = super::search::quantile(&values, ACQ_CLIP_QUANTILE);
+        if q > values[0] && q < hi {
+            return (q, hi);
+        }
+    }
+    (lo, hi)
+}
+
+type DrawResult<DB> = Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
+
+fn panel_1d<DB: DrawingBackend>(
+    top: &DrawingArea<DB, Shift>,
+    bottom: &DrawingArea<DB, Shift>,
+    view: &GpView,
+    s: &Snapshot,
+) -> DrawResult<DB> {
+    let (x0, x1) = view.function.bounds[0];
+    let truth: Vec<(f64, f64)> = s
+        .grid
+        .iter()
+        .map(|(x, _)| (x[0], (view.function.f)(x)))
+        .collect();
+    let (y0, y1) = range(
+        s.grid
+            .iter()
+            .flat_map(|(_, (m, sd, _))| [m - 2.0 * sd, m + 2.0 * sd])
+            .chain(truth.iter().map(|p| p.1)),
+    );
+    let pad = 0.05 * (y1 - y0);
+    let mut chart = ChartBuilder::on(top)
+        .caption(format!("after {} evaluations", s.k), (FONT, 17))
+        .margin(8)
+        .x_label_area_size(24)
+        .y_label_area_size(52)
+        .build_cartesian_2d(x0..x1, (y0 - pad)..(y1 + pad))?;
+    chart
+        .configure_mesh()
+        .y_desc("f(x)")
+        .label_style((FONT, 12))
+        .axis_desc_style((FONT, 13))
+        .light_line_style(RGBColor(242, 242, 242))
+        .draw()?;
+    let blue = RGBColor(0x1f, 0x77, 0xb4);
+    let mut band: Vec<(f64, f64)> = s
+        .grid
+        .iter()
+        .map(|(x, p)| (x[0], p.0 + 2.0 * p.1))
+        .collect();
+    band.extend(s.grid.iter().rev().map(|(x, p)| (x[0], p.0 - 2.0 * p.1)));
+    chart
+        .draw_series(std::iter::once(Polygon::new(band, blue.mix(0.2).filled())))?
+        .label("±2 std")
+        .legend(move |(x, y)| {
+            Rectangle::new([(x, y - 5), (x + 16, y + 5)], blue.mix(0.2).filled())
+        });
+    chart
+        .draw_series(LineSeries::new(
+            truth,
+            RGBColor(150, 150, 150).stroke_width(1),
+        ))?
+        .label("true f")
+        .legend(|(x, y)| PathElement::new([(x, y), (x + 16, y)], RGBColor(150, 150, 150)));
+    chart
+        .draw_series(LineSeries::new(
+            s.grid.iter().map(|(x, p)| (x[0], p.0)),
+            blue.stroke_width(2),
+        ))?
+        .label("GP mean")
+        .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], blue.stroke_width(2)));
+    chart
+        .draw_series(
+            s.points
+                .iter()
+                .filter_map(|(x, y)| y.map(|y| Circle::new((x[0], y), 4, BLACK.filled()))),
+        )?
+        .label("evaluated")
+        .legend(|(x, y)| Circle::new((x + 8, y), 4, BLACK.filled()));
+    chart
+        .configure_series_labels()
+        .label_font((FONT, 11))
+        .background_style(WHITE.mix(0.85))
+        .border_style(RGBColor(200, 200, 200))
+        .position(SeriesLabelPosition::UpperRight)
+        .draw()?;
+    let (a0, a1) = range(s.grid.iter().map(|(_, p)| p.2));
+    let mut acq = ChartBuilder::on(bottom)
+        .margin(8)
+        .x_label_area_size(34)
+        .y_label_area_size(52)
+        .build_cartesian_2d(x0..x1, a0..a1 + 0.05 * (a1 - a0))?;
+    acq.configure_mesh()
+        .x_desc("x")
+        .y_desc("acquisition")
+        .y_labels(4)
+        .label_style((FONT, 12))
+        .axis_desc_style((FONT, 13))
+        .light_line_style(RGBColor(242, 242, 242))
+        .draw()?;
+    let orange = RGBColor(0xff, 0x7f, 0x0e);
+    acq.draw_series(LineSeries::new(
+        s.grid.iter().map(|(x, p)| (x[0], p.2)),
+        orange.stroke_width(2),
+    ))?;
+    if let Some(next) = &s.next {
+        acq.draw_series(std::iter::once(PathElement::new(
+            [(next[0], a0), (next[0], a1)],
+            RED.stroke_width(1),
+        )))?;
+    }
+    Ok(())
+}
+
+/// A heatmap of one value of the grid with its colour bar, the points and the next point.
+fn heatmap<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    title: &str,
+    view: &GpView,
+    s: &Snapshot,
+    value: impl Fn(&(f64, f64, f64)) -> f64,
+    clip: bool,
+) -> DrawResult<DB> {
+    let (map, bar) = area.split_horizontally(area.dim_in_pixel().0 as i32 - 84);
+    let [(x0, x1), (y0, y1)] = [view.function.bounds[0], view.function.bounds[1]];
+    let (v0, v1) = colour_range(s.grid.iter().map(|(_, p)| value(p)).collect(), clip);
+    let mut chart = ChartBuilder::on(&map)
+        .caption(title, (FONT, 15))
+        .margin(6)
+        .x_label_area_size(34)
+        .y_label_area_size(40)
+        .build_cartesian_2d(x0..x1, y0..y1)?;
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_desc("x0")
+        .y_desc("x1")
+        .label_style((FONT, 12))
+        .axis_desc_style((FONT, 13))
+        .draw()?;
+    let (hx, hy) = (
+        (x1 - x0) / (2 * GRID_2D) as f64,
+        (y1 - y0) / (2 * GRID_2D) as f64,
+    );
+    chart.draw_series(s.grid.iter().map(|(x, p)| {
+        let c = viridis((value(p) - v0) / (v1 - v0));
+        Rectangle::new([(x[0] - hx, x[1] - hy), (x[0] + hx, x[1] + hy)], c.filled())
+    }))?;
+    chart.draw_series(s.points.iter().map(|(x, _)| {
+        EmptyElement::at((x[0], x[1]))
+            + Circle::new((0, 0), 4, WHITE.filled())
+            + Circle::new((0, 0), 4, BLACK.stroke_width(1))
+    }))?;
+    if let Some(n) = &s.next {
+        chart.draw_series(std::iter::once(Cross::new(
+            (n[0], n[1]),
+            7,
+            RED.stroke_width(3),
+        )))?;
+    }
+    // Colour bar: the value range on its own axis.
+    let mut cb = ChartBuilder::on(&bar)
+        .margin_top(30)
+        .margin_bottom(40)
+        .margin_left(6)
+        .margin_right(4)
+        .right_y_label_area_size(58)
+        .build_cartesian_2d(0.0..1.0, v0..v1)?;
+    cb.configure_mesh()
+        .disable_mesh()
+        .disable_x_axis()
+        .y_labels(5)
+        .y_label_formatter(&|v| super::search::fmt_sig(*v))
+        .label_style((FONT, 11))
+        .draw()?;
+    let steps = 100;
+    cb.draw_series((0..steps).map(|i| {
+        let (a, b) = (i as f64 / steps as f64, (i + 1) as f64 / steps as f64);
+        Rectangle::new(
+            [(0.0, v0 + a * (v1 - v0)), (1.0, v0 + b * (v1 - v0))],
+            viridis((a + b) / 2.0).filled(),
+        )
+    }))?;
+    Ok(())
+}
+
+fn draw<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    view: &GpView,
+    path: &Path,
+) -> Result<(), Error> {
+    let err = draw_err(path);
+    root.fill(&WHITE).map_err(&err)?;
+    let body = root
+        .margin(8, 6, 6, 6)
+        .titled(title, (FONT, 19))
+        .map_err(&err)?;
+    let columns = body.split_evenly((1, view.snapshots.len()));
+    for (area, s) in columns.iter().zip(&view.snapshots) {
+        let h = area.dim_in_pixel().1 as i32;
+        if view.function.dim() == 1 {
+            let (top, bottom) = area.split_vertically(h * 68 / 100);
+            panel_1d(&top, &bottom, view, s).map_err(&err)?;
+        } else {
+            let (top, bottom) = area.split_vertically(h / 2);
+            let next = if s.next.is_some() {
+                ", × next point"
+            } else {
+                ""
+            };
+            heatmap(
+                &top,
+                &format!("GP mean after {} evaluations{next}", s.k),
+                view,
+                s,
+                |p| p.0,
+                false,
+            )
+            .map_err(&err)?;
+            heatmap(
+                &bottom,
+                &format!("acquisition after {} evaluations", s.k),
+                view,
+                s,
+                |p| p.2,
+                true,
+            )
+            .map_err(&err)?;
+        }
+    }
+    root.present().map_err(&err)
+}
+
+/// Writes `gp_view_<problem>.png` and `.svg` for each view; returns the files written.
+pub fn write_gp_views(out_dir: &Path, name: &str, views: &[GpView]) -> Result<Vec<PathBuf>, Error> {
+    let mut files = Vec::new();
+    for view in views {
+        let title = format!(
+            "{name}: GP surrogate of bo on {} (repeat 0, refitted on the first k trials)",
+            view.problem
+        );
+        let size = if view.function.dim() == 1 {
+            (1500, 620)
+        } else {
+            (1500, 940)
+        };
+        let stem = format!("gp_view_{}", view.problem);
+        files.extend(write_png_svg(out_dir, &stem, |path, svg| match svg {
+            None => draw(
+                &BitMapBackend::new(path, size).into_drawing_area(),
+                &title,
+                view,
+                path,
+            ),
+            Some(text) => draw(
+                &SVGBackend::with_string(text, size).into_drawing_area(),
+                &title,
+                view,
+                path,
+            ),
+        })?);
+    }
+    Ok(files)
+}
+
+/// The README paragraph and figures of the views.
+pub fn readme_section(views: &[GpView]) -> String {
+    let mut out = String::from(
+        "\n### GP view\n\nThe surrogate of strategy `bo` (repeat 0), refitted with the default `bo` settings on the first k trials of the search (treated as design points, so the fit is the search's up to its hyperparameter warm start), for k = the initial design size, half-way and all trials. ",
+    );
+    out.push_str(
+        "1-D: GP mean, ±2 std band, evaluated points and the true function, acquisition below (red line: the next evaluated point). 2-D: heatmaps of the GP mean (dots: evaluated points, red ×: the next one) and of the acquisition (larger is better; its colour scale clipped below at the 10th percentile of the grid), each with its colour scale.\n",
+    );
+    for v in views {
+        out.push_str(&format!(
+            "\n![GP view {p}](gp_view_{p}.png)\n",
+            p = v.problem
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn trial(problem: &str, t: u32, x: &[f64], f: fn(&[f64]) -> f64) -> TrialRow {
+        TrialRow {
+            problem: problem.into(),
+            strategy: "bo".into(),
+            repeat: 0,
+            trial: t,
+            run_id: String::new(),
+            parameters: serde_json::to_string(x).unwrap(),
+            objective: Some(f(x)),
+            best_so_far: None,
+            status: "complete".into(),
+            source: "design".into(),
+            proposal_ms: 0.0,
+            wall_s: 0.0,
+        }
+    }
+
+    fn search(problem: &str, n: u32) -> Vec<TrialRow> {
+        let tf = TestFunction::by_name(problem).unwrap();
+        (0..n)
+            .map(|t| {
+                // Distinct points spread over the box (a Weyl sequence).
+                let x: Vec<f64> = tf
+                    .bounds
+                    .iter()
+                    .enumerate()
+                    .map(|(d, (lo, hi))| {
+                        let u = ((t as f64 + 0.5) * (0.618_034 + 0.141_421 * d as f64)).fract();
+                        lo + u * (hi - lo)
+                    })
+                    .collect();
+                trial(problem, t, &x, tf.f)
+            })
+            .collect()
+    }
+
+    fn setup() -> SearchSetup {
+        let spec: toml::Table = toml::from_str(
+            "[benchmark]\nfunctions = [\"branin\"]\nbudget = 8\nstrategies = [{ kind = \"bo\" }]",
+        )
+        .unwrap();
+        SearchSetup::from_spec(&spec).unwrap()
+    }
+
+    #[test]
+    fn a_2d_benchmark_is_drawn_and_a_6d_one_skipped() {
+        let mut trials = search("branin", 8);
+        trials.extend(search("hartmann6", 12));
+        let views = gp_views(&trials, &setup()).unwrap();
+        assert_eq!(views.len(), 1, "hartmann6 (6-D) has no view");
+        let v = &views[0];
+        assert_eq!(v.problem, "branin");
+        // Initial design 5 (2-D), half-way (5 + 8)/2 = 6, all 8.
+        let ks: Vec<usize> = v.snapshots.iter().map(|s| s.k).collect();
+        assert_eq!(ks, vec![5, 6, 8]);
+        assert_eq!(v.snapshots[0].grid.len(), GRID_2D * GRID_2D);
+        assert!(v.snapshots[0].next.is_some() && v.snapshots[2].next.is_none());
+        let dir = std::env::temp_dir().join(format!("bayeslab-gp-view-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let files = write_gp_views(&dir, "bench", &views).unwrap();
+        assert_eq!(
+            files,
+            vec![
+                dir.join("gp_view_branin.png"),
+                dir.join("gp_view_branin.svg")
+            ]
+        );
+        let png = std::fs::read(&files[0]).unwrap();
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+        let svg = std::fs::read_to_string(&files[1]).unwrap();
+        assert!(
+            svg.contains("GP mean after 5 evaluations"),
+            "no title in the SVG"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+        let only_6d = search("hartmann6", 12);
+        assert_eq!(
+            gp_views(&only_6d, &setup()).unwrap_err(),
+            "gp_view: no `bo` search of a 1-D or 2-D test function"
+        );
+    }
+
+    #[test]
+    fn the_acquisition_colour_scale_is_clipped_at_the_10th_percentile() {
+        // Values 0..=10: the 10th percentile (type 7) is 0.1·10 = 1.
+        let v: Vec<f64> = (0..=10).map(f64::from).collect();
+        assert_eq!(colour_range(v.clone(), true), (1.0, 10.0));
+        assert_eq!(colour_range(v, false), (0.0, 10.0));
+        assert_eq!(colour_range(vec![2.0, 2.0], true), (1.5, 2.5));
+    }
+}
