@@ -119,12 +119,9 @@ fn better(direction: Direction, a: f64, b: f64) -> bool {
     }
 }
 
-fn source_name(source: TrialSource) -> &'static str {
-    match source {
-        TrialSource::Design => "design",
-        TrialSource::Model => "model",
-        TrialSource::WarmStart => "warm_start",
-    }
+/// `design`, `model` or `warm_start`: the serde name of a trial's source.
+fn source_name(source: TrialSource) -> String {
+    crate::spec::serde_name(&source)
 }
 
 fn one_search(
@@ -199,7 +196,7 @@ fn one_search(
                     "failed"
                 }
                 .into(),
-                source: source_name(tuner.trials()[proposal.trial].source).into(),
+                source: source_name(tuner.trials()[proposal.trial].source),
                 proposal_ms,
                 wall_s,
             });
@@ -289,7 +286,7 @@ fn benchmark_search(
             objective: Some(y),
             best_so_far: Some(best),
             status: "complete".into(),
-            source: source_name(tuner.trials()[p.trial].source).into(),
+            source: source_name(tuner.trials()[p.trial].source),
             proposal_ms,
             wall_s,
         });
