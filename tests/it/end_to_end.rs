@@ -140,3 +140,29 @@ fn a_diverging_run_is_recorded_failed_and_the_batch_finishes() {
         }
     }
 }
+
+#[test]
+fn a_run_that_panics_is_recorded_failed_and_the_batch_finishes() {
+    // A configuration the spec would refuse (a softmax head on a regression target), forced into
+    // the plan to make one run panic inside the network code.
+    let mut experiment = tiny(&[]);
+    let broken = &mut experiment.runs[0];
+    broken.config.model.head = Some(bayeslab::nn::HeadKind::Softmax);
+    broken.run_id = broken.config.run_id();
+    let broken_id = broken.run_id.clone();
+    let root = temp_dir("panic");
+    let summary = run(&experiment, &options(&root, 2));
+    assert_eq!((summary.ok, summary.failed), (7, 1));
+    let loaded = bayeslab::store::load(&root.join("results/tiny")).unwrap();
+    let failed = loaded.runs.iter().find(|r| r.run_id == broken_id).unwrap();
+    assert_eq!(failed.status, bayeslab::store::RunStatus::Failed);
+    assert!(
+        failed
+            .error
+            .as_deref()
+            .unwrap_or("")
+            .starts_with("panicked: "),
+        "{:?}",
+        failed.error
+    );
+}
