@@ -852,17 +852,22 @@ fn resolve_variant(
         }
         names.push(section.name.clone());
 
-        let model = merged(file, "model", &at_method, &spec.model, &section.model)?;
-        let train = merged(file, "train", &at_method, &spec.train, &section.train)?;
-        let model: ModelConfig = model;
-        let train: TrainConfig = train;
+        let mut model: ModelConfig =
+            merged(file, "model", &at_method, &spec.model, &section.model)?;
+        let train: TrainConfig = merged(file, "train", &at_method, &spec.train, &section.train)?;
+        // A key that the method overrides is reported at the method, others at their section.
         let where_is = |section_name: &str, over: &Table| {
-            let prefix = if over.is_empty() {
-                section_name.to_string()
-            } else {
-                format!("{at_method}.{section_name}")
-            };
-            move |key: &str| format!("{prefix}.{key}")
+            let over = over.clone();
+            let section_name = section_name.to_string();
+            let at_method = at_method.clone();
+            move |key: &str| {
+                let top = key.split(['.', '[']).next().unwrap_or(key);
+                if over.contains_key(top) {
+                    format!("{at_method}.{section_name}.{key}")
+                } else {
+                    format!("{section_name}.{key}")
+                }
+            }
         };
         model
             .validate(task, &where_is("model", &section.model))
@@ -870,7 +875,6 @@ fn resolve_variant(
         train
             .validate(&where_is("train", &section.train))
             .map_err(|(k, m)| err(&k, m))?;
-        let mut model = model;
         model.head.get_or_insert(default_head(task));
 
         let method_config = match section.kind {

@@ -100,6 +100,9 @@ fn method_overrides_apply_to_that_method_only() {
     }
     let e = refused(&text.replace("epochs = 9", "epochs = 0"), &[]);
     assert_names(&e, "methods[1].train.epochs", &["1..="]);
+    // A key the method does not override is reported in its own section.
+    let e = refused(&text.replace("batch_size = 16", "batch_size = 0"), &[]);
+    assert_names(&e, "train.batch_size", &[">= 1"]);
 }
 
 #[test]
