@@ -16,7 +16,7 @@ use serde::Deserialize;
 use toml::Table;
 
 use super::deserialize_at;
-use super::tune::labelled_strategies;
+use super::tune::{check_search_size, labelled_strategies};
 use crate::error::SpecError;
 use crate::tune::StrategyConfig;
 use crate::tune::functions::{ALL, TestFunction};
@@ -70,18 +70,7 @@ impl BenchmarkSpec {
             return Err(err("functions", "name at least one test function".into()));
         }
         let strategies = labelled_strategies(file, "benchmark", raw.strategies)?;
-        if !(1..=100_000).contains(&raw.budget) {
-            return Err(err(
-                "budget",
-                format!("must be in 1..=100000, got {}", raw.budget),
-            ));
-        }
-        if !(1..=10_000).contains(&raw.repeats) {
-            return Err(err(
-                "repeats",
-                format!("must be in 1..=10000, got {}", raw.repeats),
-            ));
-        }
+        check_search_size(file, "benchmark", raw.budget, raw.repeats)?;
         let mut checkpoints = raw.checkpoints;
         if let Some(&c) = checkpoints.iter().find(|&&c| c == 0 || c > raw.budget) {
             return Err(err(

@@ -105,6 +105,30 @@ pub fn strategy_label(strategy: &StrategyConfig) -> &'static str {
     }
 }
 
+/// Checks the trials per search (1..=100000) and the searches per strategy (1..=10000).
+pub fn check_search_size(
+    file: &str,
+    section: &str,
+    budget: usize,
+    repeats: usize,
+) -> Result<(), SpecError> {
+    if !(1..=100_000).contains(&budget) {
+        return Err(SpecError::new(
+            file,
+            format!("{section}.budget"),
+            format!("must be in 1..=100000, got {budget}"),
+        ));
+    }
+    if !(1..=10_000).contains(&repeats) {
+        return Err(SpecError::new(
+            file,
+            format!("{section}.repeats"),
+            format!("must be in 1..=10000, got {repeats}"),
+        ));
+    }
+    Ok(())
+}
+
 /// Labels strategies by kind; the list must be non-empty and each kind may appear once (the
 /// label names the searches in variants, tables and plots). `section` prefixes error keys.
 pub fn labelled_strategies(
@@ -200,18 +224,7 @@ impl TuneSpec {
                 "a search needs a validation part: set valid > 0, e.g. 0.1",
             ));
         }
-        if !(1..=100_000).contains(&raw.budget) {
-            return Err(err(
-                "budget",
-                format!("must be in 1..=100000, got {}", raw.budget),
-            ));
-        }
-        if !(1..=10_000).contains(&raw.repeats) {
-            return Err(err(
-                "repeats",
-                format!("must be in 1..=10000, got {}", raw.repeats),
-            ));
-        }
+        check_search_size(file, "tune", raw.budget, raw.repeats)?;
         if raw.batch == 0 || raw.batch > raw.budget {
             return Err(err(
                 "batch",
