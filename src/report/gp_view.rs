@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::plots::{FONT, draw_err, write_png_svg};
+use super::plots::{FONT, draw_err, png_and_svg};
 use super::search::SearchSetup;
 use crate::error::Error;
 use crate::store::TrialRow;
@@ -446,20 +446,7 @@ pub fn write_gp_views(out_dir: &Path, name: &str, views: &[GpView]) -> Result<Ve
             (1500, 940)
         };
         let stem = format!("gp_view_{}", view.problem);
-        files.extend(write_png_svg(out_dir, &stem, |path, svg| match svg {
-            None => draw(
-                &BitMapBackend::new(path, size).into_drawing_area(),
-                &title,
-                view,
-                path,
-            ),
-            Some(text) => draw(
-                &SVGBackend::with_string(text, size).into_drawing_area(),
-                &title,
-                view,
-                path,
-            ),
-        })?);
+        files.extend(png_and_svg!(out_dir, &stem, size, draw(&title, view))?);
     }
     Ok(files)
 }

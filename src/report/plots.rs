@@ -925,6 +925,26 @@ fn facet_width(cols: usize, per_col: u32) -> u32 {
     }
 }
 
+/// Draws one figure into `<stem>.png` and `<stem>.svg` with `draw(&area, args…, path)`. The two
+/// backends are different types, so the drawing function is instantiated once for each.
+macro_rules! png_and_svg {
+    ($out_dir:expr, $stem:expr, $size:expr, $draw:ident($($arg:expr),* $(,)?)) => {
+        $crate::report::plots::write_png_svg($out_dir, $stem, |path, svg| match svg {
+            None => $draw(
+                &BitMapBackend::new(path, $size).into_drawing_area(),
+                $($arg,)*
+                path,
+            ),
+            Some(text) => $draw(
+                &SVGBackend::with_string(text, $size).into_drawing_area(),
+                $($arg,)*
+                path,
+            ),
+        })
+    };
+}
+pub(crate) use png_and_svg;
+
 /// Writes `<stem>.png` and `<stem>.svg` in `out_dir` through temporary files and renames.
 pub(crate) fn write_png_svg(
     out_dir: &Path,
@@ -972,20 +992,7 @@ pub fn write_learning_curves(
             (1300, 40 + 520 * rows as u32)
         }
     };
-    write_png_svg(out_dir, "learning_curves", |path, svg| match svg {
-        None => draw_curves(
-            &BitMapBackend::new(path, size).into_drawing_area(),
-            title,
-            panels,
-            path,
-        ),
-        Some(s) => draw_curves(
-            &SVGBackend::with_string(s, size).into_drawing_area(),
-            title,
-            panels,
-            path,
-        ),
-    })
+    png_and_svg!(out_dir, "learning_curves", size, draw_curves(title, panels))
 }
 
 /// Writes `uncertainty_1d.png` and `.svg`: one panel per (method, variant) (up to three
@@ -1011,20 +1018,7 @@ pub fn write_uncertainty_1d(
             _ => (1500, 40 + 440 * rows as u32),
         }
     };
-    write_png_svg(out_dir, "uncertainty_1d", |path, svg| match svg {
-        None => draw_bands(
-            &BitMapBackend::new(path, size).into_drawing_area(),
-            title,
-            panels,
-            path,
-        ),
-        Some(s) => draw_bands(
-            &SVGBackend::with_string(s, size).into_drawing_area(),
-            title,
-            panels,
-            path,
-        ),
-    })
+    png_and_svg!(out_dir, "uncertainty_1d", size, draw_bands(title, panels))
 }
 
 /// The search-convergence panels.
@@ -1215,18 +1209,10 @@ pub fn write_search_convergence(
         2 => (1300, 60 + 500 * rows as u32),
         _ => (1500, 60 + 460 * rows as u32),
     };
-    write_png_svg(out_dir, "search_convergence", |path, svg| match svg {
-        None => draw_convergence(
-            &BitMapBackend::new(path, size).into_drawing_area(),
-            title,
-            panels,
-            path,
-        ),
-        Some(s) => draw_convergence(
-            &SVGBackend::with_string(s, size).into_drawing_area(),
-            title,
-            panels,
-            path,
-        ),
-    })
+    png_and_svg!(
+        out_dir,
+        "search_convergence",
+        size,
+        draw_convergence(title, panels)
+    )
 }
