@@ -775,6 +775,19 @@ mod tests {
     use crate::tune::functions::{branin, quadratic1d};
     use crate::tune::space::ParamSpec;
 
+    /// x uniform on [−3, 5], the box of the 1-D quadratic.
+    fn line_space() -> SearchSpace {
+        SearchSpace {
+            params: vec![(
+                "x".into(),
+                ParamSpec::Uniform {
+                    low: -3.0,
+                    high: 5.0,
+                },
+            )],
+        }
+    }
+
     fn branin_space() -> SearchSpace {
         SearchSpace {
             params: vec![
@@ -848,15 +861,7 @@ mod tests {
 
     #[test]
     fn bayesian_optimisation_finds_the_minimum_of_a_1d_quadratic() {
-        let space = SearchSpace {
-            params: vec![(
-                "x".into(),
-                ParamSpec::Uniform {
-                    low: -3.0,
-                    high: 5.0,
-                },
-            )],
-        };
+        let space = line_space();
         let mut tuner = Tuner::new(
             space,
             StrategyConfig::Bo(BoConfig::default()),
@@ -989,15 +994,7 @@ mod tests {
 
     #[test]
     fn warm_start_counts_as_data() {
-        let space = SearchSpace {
-            params: vec![(
-                "x".into(),
-                ParamSpec::Uniform {
-                    low: -3.0,
-                    high: 5.0,
-                },
-            )],
-        };
+        let space = line_space();
         let mut tuner = Tuner::new(
             space,
             StrategyConfig::Bo(BoConfig::default()),
@@ -1028,15 +1025,7 @@ mod tests {
 
     #[test]
     fn surrogate_interpolates_the_told_values() {
-        let space = SearchSpace {
-            params: vec![(
-                "x".into(),
-                ParamSpec::Uniform {
-                    low: -3.0,
-                    high: 5.0,
-                },
-            )],
-        };
+        let space = line_space();
         for direction in [Direction::Minimize, Direction::Maximize] {
             let sign = if direction == Direction::Minimize {
                 1.0
