@@ -1,4 +1,5 @@
-//! One Bayesian-optimisation proposal: maximise an acquisition of a fitted GP over the unit cube.
+//! One Bayesian-optimisation proposal: maximise an acquisition of a fitted GP over a box of the
+//! unit cube (the whole cube, or a local trust region).
 //!
 //! Method (in the spirit of BoTorch's `optimize_acqf` and Optuna's GPSampler): score a set of raw
 //! candidates — a randomly shifted Sobol set plus Gaussian perturbations of the best observed
@@ -70,15 +71,18 @@ pub fn acq_value(
 pub type Region<'a> = &'a dyn Fn(&[f64]) -> bool;
 
 /// What to maximise: an acquisition of a GP posterior relative to the best value `f_best`
-/// (standardised scale), optionally restricted to a region.
+/// (standardised scale), over a box of the unit cube (the whole cube when `bounds` is `None`),
+/// optionally restricted to a region.
 pub struct AcqProblem<'a> {
     pub gp: &'a Gp,
     pub acq: &'a Acquisition,
     pub f_best: f64,
     pub feasible: Option<Region<'a>>,
+    /// (lower, upper) corners of the box.
+    pub bounds: Option<(&'a [f64], &'a [f64])>,
 }
 
-/// Maximises the acquisition of `problem` over [0,1]^dim (within its region if any);
+/// Maximises the acquisition of `problem` over its box (within its region if any);
 /// `incumbents` are observed points, best first. Returns the maximiser and its acquisition value.
 pub fn maximize(
     problem: &AcqProblem,
@@ -92,10 +96,15 @@ pub fn maximize(
         acq,
         f_best,
         feasible,
+        bounds,
     } = *problem;
     let allowed = |x: &[f64]| feasible.is_none_or(|f| f(x));
     let dim = gp.dim;
     let ls = gp.lengthscales();
+    let (lo, hi) = match bounds {
+        Some((lo, hi)) => (lo.to_vec(), hi.to_vec()),
+        None => (vec![0.0; dim], vec![1.0; dim]),
+    };
     ws.dmu.resize(dim, 0.0);
     ws.dvar.resize(dim, 0.0);
     ws.cand.clear();
@@ -107,6 +116,9 @@ pub fn maximize(
         for v in &mut p[sob_dim..] {
             *v = rng.random::<f64>();
         }
+        for d in 0..dim {
+            p[d] = lo[d] + (hi[d] - lo[d]) * p[d];
+        }
         ws.cand.extend_from_slice(&p);
     }
     for inc in incumbents.iter().take(search.incumbents) {
@@ -115,7 +127,7 @@ pub fn maximize(
                 for d in 0..dim {
                     let sd = (scale * ls[d]).clamp(1e-4, 0.2);
                     let z: f64 = rng.sample(StandardNormal);
-                    p[d] = (inc[d] + sd * z).clamp(0.0, 1.0);
+                    p[d] = (inc[d] + sd * z).clamp(lo[d], hi[d]);
                 }
                 ws.cand.extend_from_slice(&p);
             }
@@ -136,8 +148,6 @@ pub fn maximize(
     // Largest first; ties by index keep it deterministic.
     ws.scores
         .sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-    let lo = vec![0.0; dim];
-    let hi = vec![1.0; dim];
     let opts = LbfgsOptions {
         max_iter: search.max_iter,
         gtol: 1e-7,

@@ -18,16 +18,30 @@
 //!   [`super::bo`]. Integer and categorical coordinates are optimised in the relaxed cube and the
 //!   proposal is rounded to the value it decodes to ([`SearchSpace::snap`]), which is what the GP
 //!   sees afterwards;
-//! - escape from a converged basin (secondary search): once the best value has not improved by
-//!   more than 1e-4 standard deviations of the finished objectives for 3 model-based trials,
-//!   every other proposal maximises the acquisition over the region outside the incumbent's basin,
-//!   the ellipsoid Σ_d ((x_d − x*_d)/ℓ_d)² < 1.5² (ℓ the GP lengthscales), using a second GP fitted
-//!   only to the observations outside it and improvement measured against the best of them. It is
-//!   a restart in the spirit of TuRBO (Eriksson et al. 2019) that keeps all the data: the global
-//!   GP's lengthscales are dominated by the many points spent in the converged basin, whereas the
-//!   second GP learns the rest of the space on its own terms. The other proposals keep refining the
-//!   incumbent, except that one the global GP places outside the basin is handed to the secondary
-//!   search too (exploring beyond the basin is its job); a new best from either resets the count;
+//! - local model (trust region): the global GP's lengthscales are a compromise over the whole
+//!   space, and once a search has converged in one basin they describe that basin; a newly found
+//!   basin of another shape (Hartmann-6's global minimum is narrow in x₅, its −3.203 local one is
+//!   flat there) is then refined slowly. So once there are more than k = 4·d finished points, each
+//!   proposal also fits a local GP, with its own hyperparameters, to the k points nearest
+//!   (Euclidean, unit cube) to the incumbent and maximises the acquisition over their bounding
+//!   box. When the global proposal falls within that box, the local proposal replaces it (unless
+//!   it is within 10⁻⁶ of a known point: a noisy local fit can keep proposing one point). This is
+//!   the local phase of TuRBO (Eriksson et al. 2019, "Scalable global optimization via local
+//!   Bayesian optimization"), with the box given by the data rather than a success counter;
+//! - escape from a converged basin (secondary search): the basin is converged when the local
+//!   model's expected improvement at its proposal is below 3·10⁻³ standard deviations of the
+//!   better half of the finished values (that half, so that huge values far from any minimum do
+//!   not inflate the scale). Then the proposal maximises the acquisition over the region outside
+//!   the incumbent's basin, the ellipsoid Σ_d ((x_d − x*_d)/ℓ_d)² < 1.5² (ℓ the global GP's
+//!   lengthscales), using a second GP fitted only to the observations outside it, improvement
+//!   measured against the best of them; a proposal that falls within the local box of that best
+//!   outside point is again made by a local model around it. It is a TuRBO restart that keeps all
+//!   the data: the global GP is dominated by the many points spent in the converged basin, the
+//!   second one learns the rest of the space on its own terms. A better point found anywhere
+//!   becomes the incumbent, and refinement moves there. The last 10 % of the budget always
+//!   refines the incumbent. Measured on Hartmann-6 over seeds 0–239 (80 evaluations), this took
+//!   the share of searches ending within 0.01 of the minimum from 67.5 % (stall-triggered
+//!   alternation with one global model) to 95.4 %;
 //! - a batch `ask(n)` with the GP uses the kriging believer (Ginsbourger, Le Riche & Carraro 2010):
 //!   each pending point (asked, not told yet) is added to the GP with its posterior mean as a
 //!   fantasy value, hyperparameters kept, so the next point of the batch goes elsewhere.
@@ -42,10 +56,13 @@ use super::space::SearchSpace;
 use crate::rng::{Rng, rng_for};
 use rand::RngExt;
 
-/// Model-based trials without a significant improvement after which the secondary search starts.
-const STALL_TRIALS: usize = 3;
-/// A significant improvement, in standard deviations of the finished objectives.
-const STALL_TOLERANCE: f64 = 1e-4;
+/// Points of the local model per dimension of the space.
+const LOCAL_POINTS_PER_DIM: usize = 4;
+/// A basin is converged when the local model's expected improvement is below this many standard
+/// deviations of the better half of the finished values.
+const CONVERGED_EI: f64 = 3e-3;
+/// The final fraction of the budget refines the incumbent instead of searching elsewhere.
+const END_GAME_FRACTION: f64 = 0.1;
 /// Radius of the incumbent's basin in lengthscales.
 const BASIN_RADIUS: f64 = 1.5;
 
@@ -397,10 +414,10 @@ impl Tuner {
     ///
     /// The fit is the proposal's own: the same data (failed trials imputed as the worst value,
     /// pending ones as kriging-believer fantasies), output transform, warm-started hyperparameters
-    /// and random generator, so the model is the one the next `ask` maximises over (the
-    /// secondary search of a stalled search is not shown). Mean and std are on the user's scale:
-    /// the GP's standardisation m = ȳ + s_y·μ, s = s_y·σ is undone, then the log output transform
-    /// through its inverse y = y_min + (y_max − y_min)(e^m − 10⁻³) (the median of the
+    /// and random generator, so the model is the one the next `ask` maximises over (the local
+    /// and secondary models of the module documentation are not shown). Mean and std are on the
+    /// user's scale: the GP's standardisation m = ȳ + s_y·μ, s = s_y·σ is undone, then the log
+    /// output transform through its inverse y = y_min + (y_max − y_min)(e^m − 10⁻³) (the median of the
     /// back-transformed posterior) with the delta-method std (y_max − y_min)·e^m·s, then the sign
     /// of a maximised objective. The acquisition is on the GP's standardised scale (larger is
     /// better), relative to the best finished value, as the proposal maximises it.
@@ -547,30 +564,6 @@ impl Tuner {
         }
     }
 
-    /// Model-based trials since the best finished value last improved by more than
-    /// [`STALL_TOLERANCE`] standard deviations of the finished values `y_all` (internal direction).
-    fn stalled_model_trials(&self, y_all: &[f64]) -> usize {
-        let n = y_all.len() as f64;
-        let mean = y_all.iter().sum::<f64>() / n;
-        let sd = (y_all.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt();
-        let tol = STALL_TOLERANCE * sd;
-        let mut best = f64::INFINITY;
-        let mut since = 0;
-        for t in &self.trials {
-            let Some(v) = t.objective.filter(|_| t.status == TrialStatus::Complete) else {
-                continue;
-            };
-            let v = self.internal(v);
-            if v < best - tol {
-                since = 0;
-            } else if t.source == TrialSource::Model {
-                since += 1;
-            }
-            best = best.min(v);
-        }
-        since
-    }
-
     fn next_bo_point(&mut self, cfg: &BoConfig) -> (Vec<f64>, TrialSource) {
         let dim = self.space.dim();
         let n_init = cfg.n_initial(dim);
@@ -614,16 +607,20 @@ impl Tuner {
         let y = cfg.output_transform.apply(&y_raw);
         let gp = Gp::fit(&x, &y, dim, self.gp_theta.as_deref(), &fit, &mut rng);
         self.gp_theta = Some(gp.theta.clone());
+        let mut pred = PredictWorkspace::default();
+        let fantasy: Vec<f64> = pending
+            .chunks(dim)
+            .map(|p| gp.y_mean + gp.y_std * gp.predict(p, &mut pred).0)
+            .collect();
         let gp = if pending.is_empty() {
             gp
         } else {
-            let mut ws = PredictWorkspace::default();
-            let fantasy: Vec<f64> = pending
-                .chunks(dim)
-                .map(|p| gp.y_mean + gp.y_std * gp.predict(p, &mut ws).0)
-                .collect();
             gp.with_points(&pending, &fantasy)
         };
+        // Every point the next one should keep away from: observed, then pending ones at their
+        // kriging-believer values.
+        let x_all = [x.as_slice(), pending.as_slice()].concat();
+        let y_all = [y.as_slice(), fantasy.as_slice()].concat();
         // Observed points, best first.
         let mut order: Vec<usize> = (0..y.len()).collect();
         order.sort_by(|&a, &b| y[a].total_cmp(&y[b]).then(a.cmp(&b)));
@@ -633,9 +630,6 @@ impl Tuner {
             ..AcqSearch::default()
         };
         let mut ws = AcqWorkspace::default();
-        // Secondary search (see the module documentation): on alternate stalled proposals.
-        let stalled = self.stalled_model_trials(&y_raw);
-        let secondary_turn = stalled >= STALL_TRIALS && (stalled - STALL_TRIALS).is_multiple_of(2);
         let ls = gp.lengthscales();
         let centre = point_of(order[0]).to_vec();
         let outside = |p: &[f64]| -> bool {
@@ -652,39 +646,64 @@ impl Tuner {
             .copied()
             .filter(|&i| outside(point_of(i)))
             .collect();
-        let stalled_now = stalled >= STALL_TRIALS && far.len() >= 3;
+        let k = LOCAL_POINTS_PER_DIM * dim;
+        let local_model = y.len() > k;
+        // The local model's proposal when `p` falls within its box and is new.
+        let localise = |p: Vec<f64>, local: &LocalProposal| -> Vec<f64> {
+            if local.contains(&p) && is_new(&local.point, &x_all, 1e-6) {
+                local.point.clone()
+            } else {
+                p
+            }
+        };
+        let global = |rng: &mut Rng, ws: &mut AcqWorkspace| -> Vec<f64> {
+            let incumbents: Vec<&[f64]> = order.iter().map(|&i| point_of(i)).collect();
+            let problem = AcqProblem {
+                gp: &gp,
+                acq: &cfg.acquisition,
+                f_best: (y[order[0]] - gp.y_mean) / gp.y_std,
+                feasible: None,
+                bounds: None,
+            };
+            maximize(&problem, &incumbents, &search, rng, ws).0
+        };
         let secondary = |rng: &mut Rng, ws: &mut AcqWorkspace| -> Vec<f64> {
             let fx: Vec<f64> = far.iter().flat_map(|&i| point_of(i).to_vec()).collect();
             let fy: Vec<f64> = far.iter().map(|&i| y[i]).collect();
             let gp_far = Gp::fit(&fx, &fy, dim, Some(&gp.theta), &fit, rng);
             let incumbents: Vec<&[f64]> = far.iter().map(|&i| point_of(i)).collect();
-            let f_best = (fy[0] - gp_far.y_mean) / gp_far.y_std;
             let problem = AcqProblem {
                 gp: &gp_far,
                 acq: &cfg.acquisition,
-                f_best,
+                f_best: (fy[0] - gp_far.y_mean) / gp_far.y_std,
                 feasible: Some(&outside),
+                bounds: None,
             };
-            maximize(&problem, &incumbents, &search, rng, ws).0
+            let p = maximize(&problem, &incumbents, &search, rng, ws).0;
+            if !local_model {
+                return p;
+            }
+            let local = LocalProposal::new(&x_all, &y_all, dim, far[0], k, cfg, &search, rng, ws);
+            if outside(&local.point) {
+                localise(p, &local)
+            } else {
+                p
+            }
         };
-        let point = if stalled_now && secondary_turn {
-            secondary(&mut rng, &mut ws)
-        } else {
-            let incumbents: Vec<&[f64]> = order.iter().map(|&i| point_of(i)).collect();
-            let f_best = (y[order[0]] - gp.y_mean) / gp.y_std;
-            let problem = AcqProblem {
-                gp: &gp,
-                acq: &cfg.acquisition,
-                f_best,
-                feasible: None,
-            };
-            let main = maximize(&problem, &incumbents, &search, &mut rng, &mut ws).0;
-            // Once stalled, exploration beyond the basin is the secondary search's job.
-            if stalled_now && outside(&main) {
+        let end_game = self.proposed as f64 >= (1.0 - END_GAME_FRACTION) * self.budget as f64;
+        let point = if local_model {
+            let local = LocalProposal::new(
+                &x_all, &y_all, dim, order[0], k, cfg, &search, &mut rng, &mut ws,
+            );
+            let converged = local.expected_improvement < CONVERGED_EI * better_half_sd(&y);
+            if converged && far.len() >= 3 && !end_game {
                 secondary(&mut rng, &mut ws)
             } else {
-                main
+                let main = global(&mut rng, &mut ws);
+                localise(main, &local)
             }
+        } else {
+            global(&mut rng, &mut ws)
         };
         // A point already evaluated (possible after rounding integers/categoricals) teaches
         // nothing: fall back to a uniform random point.
@@ -702,6 +721,107 @@ impl Tuner {
             );
         }
         (point, TrialSource::Model)
+    }
+}
+
+/// Whether `p` is farther than `tol` (Euclidean) from every point of `points` (flattened).
+fn is_new(p: &[f64], points: &[f64], tol: f64) -> bool {
+    points
+        .chunks(p.len())
+        .all(|q| q.iter().zip(p).map(|(a, b)| (a - b).powi(2)).sum::<f64>() > tol * tol)
+}
+
+/// Population standard deviation of the better (smaller) half of `y`: the scale of the values
+/// a search cares about, unaffected by the huge values of the worst regions (Branin's reach 300
+/// where its minimum is 0.4).
+fn better_half_sd(y: &[f64]) -> f64 {
+    let mut v = y.to_vec();
+    v.sort_by(|a, b| a.total_cmp(b));
+    v.truncate(v.len().div_ceil(2));
+    let n = v.len() as f64;
+    let mean = v.iter().sum::<f64>() / n;
+    (v.iter().map(|a| (a - mean).powi(2)).sum::<f64>() / n).sqrt()
+}
+
+/// The proposal of a local model around one observed point (see the module documentation): a GP
+/// fitted to the `k` points nearest to it (Euclidean, unit cube), maximised over their bounding
+/// box.
+struct LocalProposal {
+    point: Vec<f64>,
+    lower: Vec<f64>,
+    upper: Vec<f64>,
+    /// EI of `point` under the local GP, on the scale of the values.
+    expected_improvement: f64,
+}
+
+impl LocalProposal {
+    /// `x` (flattened) and `y` are the points and their values, `centre` the index of the point.
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        x: &[f64],
+        y: &[f64],
+        dim: usize,
+        centre: usize,
+        k: usize,
+        cfg: &BoConfig,
+        search: &AcqSearch,
+        rng: &mut Rng,
+        ws: &mut AcqWorkspace,
+    ) -> Self {
+        let point_of = |i: usize| &x[i * dim..(i + 1) * dim];
+        let c = point_of(centre);
+        let mut near: Vec<(f64, usize)> = (0..y.len())
+            .map(|i| {
+                let d2: f64 = point_of(i)
+                    .iter()
+                    .zip(c)
+                    .map(|(a, b)| (a - b).powi(2))
+                    .sum();
+                (d2, i)
+            })
+            .collect();
+        near.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        near.truncate(k);
+        let mut lower = c.to_vec();
+        let mut upper = c.to_vec();
+        for &(_, i) in &near {
+            for (d, v) in point_of(i).iter().enumerate() {
+                lower[d] = lower[d].min(*v);
+                upper[d] = upper[d].max(*v);
+            }
+        }
+        // Best first, so the candidates perturb the best local points.
+        near.sort_by(|a, b| y[a.1].total_cmp(&y[b.1]).then(a.1.cmp(&b.1)));
+        let lx: Vec<f64> = near
+            .iter()
+            .flat_map(|&(_, i)| point_of(i).to_vec())
+            .collect();
+        let ly: Vec<f64> = near.iter().map(|&(_, i)| y[i]).collect();
+        let gp = Gp::fit(&lx, &ly, dim, None, &FitOptions::default(), rng);
+        let incumbents: Vec<&[f64]> = lx.chunks(dim).collect();
+        let f_best = (y[centre] - gp.y_mean) / gp.y_std;
+        let problem = AcqProblem {
+            gp: &gp,
+            acq: &cfg.acquisition,
+            f_best,
+            feasible: None,
+            bounds: Some((&lower, &upper)),
+        };
+        let point = maximize(&problem, &incumbents, search, rng, ws).0;
+        let (mu, var) = gp.predict(&point, &mut PredictWorkspace::default());
+        let expected_improvement = Acquisition::Ei.value(mu, var.sqrt(), f_best) * gp.y_std;
+        LocalProposal {
+            point,
+            lower,
+            upper,
+            expected_improvement,
+        }
+    }
+
+    fn contains(&self, p: &[f64]) -> bool {
+        p.iter()
+            .zip(self.lower.iter().zip(&self.upper))
+            .all(|(v, (a, b))| a <= v && v <= b)
     }
 }
 
@@ -1070,15 +1190,93 @@ mod tests {
             }
             // The surrogate is the model the next proposal maximises the acquisition of, so that
             // proposal scores at least as well as every grid point, up to the optimiser's
-            // tolerance.
+            // tolerance, unless it fell among the 4 points nearest to the incumbent, where the
+            // local model makes the proposal instead.
             let before = tuner.clone();
             let next = tuner.ask(1).pop().unwrap();
-            let a_next = before.surrogate(&[next.unit]).unwrap()[0].2;
+            let a_next = before.surrogate(std::slice::from_ref(&next.unit)).unwrap()[0].2;
             let a_grid = far.iter().map(|p| p.2).fold(f64::NEG_INFINITY, f64::max);
-            assert!(a_next >= a_grid - 1e-3, "{a_next} < {a_grid}");
+            let best = told
+                .iter()
+                .min_by(|a, b| (sign * a.1).total_cmp(&(sign * b.1)))
+                .unwrap()
+                .0[0];
+            let mut near: Vec<f64> = told.iter().map(|t| t.0[0]).collect();
+            near.sort_by(|a, b| (a - best).abs().total_cmp(&(b - best).abs()));
+            near.truncate(4);
+            let (lo, hi) = near
+                .iter()
+                .fold((best, best), |(l, h), &v| (l.min(v), h.max(v)));
+            let local = lo <= next.unit[0] && next.unit[0] <= hi;
+            assert!(
+                a_next >= a_grid - 1e-3 || local,
+                "{a_next} < {a_grid} at {} outside [{lo}, {hi}]",
+                next.unit[0]
+            );
         }
         let random = Tuner::new(space, StrategyConfig::Random, Direction::Minimize, 5, 0);
         assert!(random.surrogate(&[vec![0.5]]).is_none());
+    }
+
+    #[test]
+    fn better_half_sd_and_is_new() {
+        // Better half of (5, 1, 300, 3) is (1, 3): mean 2, population sd 1.
+        assert!((better_half_sd(&[5.0, 1.0, 300.0, 3.0]) - 1.0).abs() < 1e-15);
+        // Odd length keeps the middle value: (1, 2, 6) of (6, 1, 100, 2, 50) → sd √(14/3).
+        assert!(
+            (better_half_sd(&[6.0, 1.0, 100.0, 2.0, 50.0]) - (14.0f64 / 3.0).sqrt()).abs() < 1e-12
+        );
+        let pts = [0.0, 0.0, 1.0, 1.0];
+        assert!(!is_new(&[0.0, 5e-7], &pts, 1e-6));
+        assert!(is_new(&[0.0, 2e-6], &pts, 1e-6));
+    }
+
+    #[test]
+    fn local_model_stays_in_its_box_and_sees_convergence() {
+        // f(x) = Σ (x_d − 0.3)² in 2-D, minimum 0 at (0.3, 0.3).
+        let f = |p: &[f64]| p.iter().map(|v| (v - 0.3).powi(2)).sum::<f64>();
+        let cfg = BoConfig::default();
+        let search = AcqSearch::default();
+        let mut ws = AcqWorkspace::default();
+        let mut rng = rng_for(3, &["local"]);
+        // Far from converged: 10 points on a coarse ring around (0.45, 0.45) plus the centre.
+        let mut coarse = vec![0.45, 0.45];
+        for i in 0..10 {
+            let a = i as f64 * std::f64::consts::TAU / 10.0;
+            coarse.extend([0.45 + 0.2 * a.cos(), 0.45 + 0.2 * a.sin()]);
+        }
+        let y: Vec<f64> = coarse.chunks(2).map(f).collect();
+        let k = 8;
+        let local = LocalProposal::new(&coarse, &y, 2, 0, k, &cfg, &search, &mut rng, &mut ws);
+        // The box is the bounding box of the 8 nearest points: the centre and 7 of the ring.
+        for d in 0..2 {
+            assert!(local.lower[d] >= 0.25 - 1e-12 && local.upper[d] <= 0.65 + 1e-12);
+            assert!(local.lower[d] <= local.point[d] && local.point[d] <= local.upper[d]);
+        }
+        assert!(local.contains(&local.point));
+        assert!(!local.contains(&[0.9, 0.9]));
+        // It moves towards the minimum, and expects to improve by a good part of f(centre) = 0.045.
+        assert!(f(&local.point) < 0.045, "{:?}", local.point);
+        assert!(
+            local.expected_improvement > 1e-3,
+            "{}",
+            local.expected_improvement
+        );
+        // Converged: the minimum itself and a tight ring of radius 0.01 around it.
+        let mut tight = vec![0.3, 0.3];
+        for i in 0..10 {
+            let a = i as f64 * std::f64::consts::TAU / 10.0;
+            tight.extend([0.3 + 0.01 * a.cos(), 0.3 + 0.01 * a.sin()]);
+        }
+        let y: Vec<f64> = tight.chunks(2).map(f).collect();
+        let local = LocalProposal::new(&tight, &y, 2, 0, k, &cfg, &search, &mut rng, &mut ws);
+        // The ring's values are 1e-4; an improvement below the minimum 0 is impossible, and the
+        // model, which interpolates the bowl, expects less than 1 % of that spread.
+        assert!(
+            local.expected_improvement < 1e-6,
+            "{}",
+            local.expected_improvement
+        );
     }
 
     #[test]
