@@ -19,6 +19,10 @@ pub const SHIPPED: &[(&str, &str)] = &[
     ("uci_point", include_str!("../experiments/uci_point.toml")),
     ("tune_uci", include_str!("../experiments/tune_uci.toml")),
     (
+        "tune_concrete_2d",
+        include_str!("../experiments/tune_concrete_2d.toml"),
+    ),
+    (
         "bo_benchmarks",
         include_str!("../experiments/bo_benchmarks.toml"),
     ),
@@ -408,4 +412,18 @@ pub fn search_bench(trials: usize) -> Result<String> {
         );
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_shipped_experiment_parses_and_names_itself() {
+        for (name, text) in SHIPPED {
+            let experiment = spec::parse(&format!("<embedded {name}>"), text, &[])
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(experiment.name, *name);
+        }
+    }
 }

@@ -1,15 +1,19 @@
-//! The GP view of a benchmark search: what the Bayesian optimiser's surrogate believed at three
-//! points of a search. For each problem on a test function with a 1-D or 2-D box searched by
-//! strategy `bo`, its repeat 0 is replayed: a [`Tuner`] with the default `bo` settings is
-//! warm-started with the first k stored trials, for k = the initial design size, half-way to the
-//! last trial and the last trial, and [`Tuner::surrogate`] is evaluated on a grid. The model is
-//! refitted on the first k trials (warm-started trials count as design points), so it is the
-//! search's model up to the hyperparameter fit's warm start, not a record of it.
+//! The GP view of a search: what the Bayesian optimiser's surrogate believed at three points of
+//! a search. It is drawn for every search by strategy `bo` over a 1-D or 2-D box: a test function
+//! of a `[benchmark]`, or a `[tune]` space whose parameters are all `uniform`, `log_uniform` or
+//! `int` (any number of `fixed` ones besides) with one or two of them. Repeat 0 is replayed: a
+//! [`Tuner`] with the spec's `bo` settings is warm-started with the first k stored trials, for
+//! k = the initial design size, half-way to the last trial and the last trial, and
+//! [`Tuner::surrogate`] is evaluated on a grid. The model is refitted on the first k trials
+//! (warm-started trials count as design points), so it is the search's model up to the
+//! hyperparameter fit's warm start, not a record of it.
 //!
-//! One figure per problem, `gp_view_<problem>.png/.svg`: in 1-D one column per k with the GP mean,
-//! a ±2 std band, the evaluated points and the true function above, the acquisition below; in 2-D
-//! one column per k with a heatmap of the GP mean (evaluated points as dots, the next evaluated
-//! point as a red cross) above and a heatmap of the acquisition below, each with its colour scale.
+//! One figure per problem (test function or tuned method), `gp_view_<problem>.png/.svg`: in 1-D
+//! one column per k with the GP mean, a ±2 std band, the evaluated points (and the true function
+//! of a test function) above, the acquisition below; in 2-D one column per k with a heatmap of the
+//! GP mean (evaluated points as dots, the next evaluated point as a red cross) above and a heatmap
+//! of the acquisition below, each with its colour scale. A log-scale parameter is drawn on a
+//! log₁₀ axis.
 
 use std::path::{Path, PathBuf};
 
@@ -22,119 +26,248 @@ use crate::error::Error;
 use crate::store::TrialRow;
 use crate::tune::functions::TestFunction;
 use crate::tune::optimizer::{BoConfig, Direction, StrategyConfig, Tuner, WarmTrial};
+use crate::tune::space::{ParamSpec, SearchSpace};
 
 /// Grid points of a 1-D view.
 pub const GRID_1D: usize = 200;
 /// Grid points per axis of a 2-D view.
 pub const GRID_2D: usize = 60;
 
-/// The surrogate after the first `k` evaluations of a search.
+/// One axis of a view in display coordinates (the value, or its log₁₀ for a log-scale
+/// parameter): the unit coordinate u is drawn at lo + u·(hi − lo).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Axis {
+    pub name: String,
+    pub lo: f64,
+    pub hi: f64,
+}
+
+impl Axis {
+    fn at(&self, u: f64) -> f64 {
+        self.lo + u * (self.hi - self.lo)
+    }
+
+    /// The axis of a parameter whose encoding is linear in the drawn coordinate (see
+    /// [`ParamSpec`]: an integer k owns the cell [k − ½, k + ½)); None for categorical and fixed
+    /// parameters.
+    fn of(key: &str, spec: &ParamSpec) -> Option<Axis> {
+        let log = |lo: f64, hi: f64| Axis {
+            name: format!("log10({key})"),
+            lo: lo.log10(),
+            hi: hi.log10(),
+        };
+        let lin = |lo: f64, hi: f64| Axis {
+            name: key.to_string(),
+            lo,
+            hi,
+        };
+        match *spec {
+            ParamSpec::Uniform { low, high } => Some(lin(low, high)),
+            ParamSpec::LogUniform { low, high } => Some(log(low, high)),
+            ParamSpec::Int {
+                low,
+                high,
+                log: false,
+            } => Some(lin(low as f64 - 0.5, high as f64 + 0.5)),
+            ParamSpec::Int {
+                low,
+                high,
+                log: true,
+            } => Some(log(low as f64 - 0.5, high as f64 + 0.5)),
+            ParamSpec::Categorical { .. } | ParamSpec::Fixed { .. } => None,
+        }
+    }
+}
+
+/// The surrogate after the first `k` evaluations of a search; points in display coordinates.
 #[derive(Clone, Debug)]
 pub struct Snapshot {
     pub k: usize,
-    /// The first k evaluated points (user coordinates) and objectives (None: failed).
+    /// The first k evaluated points and objectives (None: failed).
     pub points: Vec<(Vec<f64>, Option<f64>)>,
     /// The (k+1)-th evaluated point, if any.
     pub next: Option<Vec<f64>>,
-    /// Grid points (user coordinates) and (mean, std, acquisition) at each.
+    /// Grid points and (mean, std, acquisition) at each.
     pub grid: Vec<(Vec<f64>, (f64, f64, f64))>,
 }
 
 /// The GP view of one problem.
 #[derive(Clone, Debug)]
 pub struct GpView {
+    /// The test function or the tuned method.
     pub problem: String,
-    pub function: TestFunction,
+    pub axes: Vec<Axis>,
+    /// The objective's name: `f(x)` or the validation metric.
+    pub objective: String,
+    /// The test function of a benchmark, drawn as the truth in 1-D.
+    pub function: Option<TestFunction>,
     pub snapshots: Vec<Snapshot>,
 }
 
 /// The views of every qualifying problem, and the reason when none qualifies.
 pub fn gp_views(trials: &[TrialRow], setup: &SearchSetup) -> Result<Vec<GpView>, String> {
-    if !setup.is_benchmark() {
-        return Err("gp_view: drawn only for benchmark searches of test functions".into());
-    }
+    // The searches fitted their GPs with one BLAS thread (see `runner`); LAPACK's factorisations
+    // round differently with more, and the replay must give the figure the run drew.
+    crate::nn::set_blas_threads(1);
     let mut problems: Vec<&str> = Vec::new();
     for t in trials {
         if t.strategy == "bo" && t.repeat == 0 && !problems.contains(&t.problem.as_str()) {
             problems.push(&t.problem);
         }
     }
-    let views: Vec<GpView> = problems.iter().filter_map(|p| view(trials, p)).collect();
-    if views.is_empty() {
-        Err("gp_view: no `bo` search of a 1-D or 2-D test function".into())
-    } else {
-        Ok(views)
+    let views: Vec<GpView> = problems
+        .iter()
+        .filter_map(|p| {
+            if setup.is_benchmark() {
+                benchmark_view(trials, p, &setup.bo)
+            } else {
+                tune_view(trials, p, setup)
+            }
+        })
+        .collect();
+    match views.is_empty() {
+        false => Ok(views),
+        true if setup.is_benchmark() => {
+            Err("gp_view: no `bo` search of a 1-D or 2-D test function".into())
+        }
+        true => Err("gp_view: no `bo` search over one or two numeric parameters".into()),
     }
 }
 
-/// Replays repeat 0 of strategy `bo` on `problem`; None when it does not qualify.
-fn view(trials: &[TrialRow], problem: &str) -> Option<GpView> {
-    let function = TestFunction::by_name(problem)?;
-    let dim = function.dim();
-    if !(1..=2).contains(&dim) {
-        return None;
-    }
+/// Rows of repeat 0 of strategy `bo` on `problem`, in trial order.
+fn bo_rows<'a>(trials: &'a [TrialRow], problem: &str) -> Vec<&'a TrialRow> {
     let mut rows: Vec<&TrialRow> = trials
         .iter()
         .filter(|t| t.problem == problem && t.strategy == "bo" && t.repeat == 0)
         .collect();
     rows.sort_by_key(|t| t.trial);
-    let mut points = Vec::with_capacity(rows.len());
-    for r in &rows {
+    rows
+}
+
+/// A benchmark search on a 1-D or 2-D test function; None when it does not qualify.
+fn benchmark_view(trials: &[TrialRow], problem: &str, cfg: &BoConfig) -> Option<GpView> {
+    let function = TestFunction::by_name(problem)?;
+    let dim = function.dim();
+    if !(1..=2).contains(&dim) {
+        return None;
+    }
+    let mut points = Vec::new();
+    for r in bo_rows(trials, problem) {
         let x: Vec<f64> = serde_json::from_str(&r.parameters).ok()?;
         if x.len() != dim {
             return None;
         }
-        points.push((x, r.objective.filter(|v| v.is_finite())));
+        let values = x
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (format!("x{i}"), toml::Value::Float(*v)))
+            .collect();
+        points.push((values, r.objective.filter(|v| v.is_finite())));
     }
-    let space = function.space();
-    let cfg = BoConfig::default();
+    let axes = function
+        .bounds
+        .iter()
+        .enumerate()
+        .map(|(d, &(lo, hi))| Axis {
+            name: format!("x{d}"),
+            lo,
+            hi,
+        })
+        .collect();
+    let view = replay(&function.space(), axes, Direction::Minimize, cfg, &points)?;
+    Some(GpView {
+        problem: problem.to_string(),
+        objective: "f(x)".into(),
+        function: Some(function),
+        ..view
+    })
+}
+
+/// A `[tune]` search of `method` over one or two numeric parameters; None when it does not
+/// qualify.
+fn tune_view(trials: &[TrialRow], method: &str, setup: &SearchSetup) -> Option<GpView> {
+    let space = setup.space.as_ref()?;
+    let mut axes = Vec::new();
+    for (key, spec) in &space.params {
+        match (Axis::of(key, spec), spec) {
+            (Some(axis), _) => axes.push(axis),
+            (None, ParamSpec::Fixed { .. }) => {}
+            (None, _) => return None,
+        }
+    }
+    if !(1..=2).contains(&axes.len()) || axes.len() != space.dim() {
+        return None;
+    }
+    let mut points = Vec::new();
+    for r in bo_rows(trials, method) {
+        let json: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(&r.parameters).ok()?;
+        let values = json
+            .into_iter()
+            .map(|(k, v)| Some((k, serde::Deserialize::deserialize(v).ok()?)))
+            .collect::<Option<Vec<(String, toml::Value)>>>()?;
+        points.push((values, r.objective.filter(|v| v.is_finite())));
+    }
+    let direction = if setup.higher_is_better() {
+        Direction::Maximize
+    } else {
+        Direction::Minimize
+    };
+    let view = replay(space, axes, direction, &setup.bo, &points)?;
+    Some(GpView {
+        problem: method.to_string(),
+        objective: setup.objective().to_string(),
+        ..view
+    })
+}
+
+/// Refits the surrogate on the first k of `points` for the three k of the module documentation;
+/// None with fewer points than the initial design or a point outside the space. The problem,
+/// objective and function of the result are left empty.
+fn replay(
+    space: &SearchSpace,
+    axes: Vec<Axis>,
+    direction: Direction,
+    cfg: &BoConfig,
+    points: &[WarmTrial],
+) -> Option<GpView> {
+    let dim = space.dim();
     let n = points.len();
     let n_init = cfg.n_initial(dim);
     if n < n_init {
         return None;
     }
+    let to_axes = |u: &[f64]| -> Vec<f64> { u.iter().zip(&axes).map(|(u, a)| a.at(*u)).collect() };
+    let drawn: Vec<(Vec<f64>, Option<f64>)> = points
+        .iter()
+        .map(|(values, y)| Some((to_axes(&space.encode(values).ok()?), *y)))
+        .collect::<Option<_>>()?;
     let mut ks = vec![n_init, (n_init + n) / 2, n];
     ks.dedup();
     let grid = unit_grid(dim);
-    let to_user = |u: &[f64]| -> Vec<f64> {
-        u.iter()
-            .zip(function.bounds)
-            .map(|(u, (lo, hi))| lo + u * (hi - lo))
-            .collect()
-    };
     let mut snapshots = Vec::with_capacity(ks.len());
     for k in ks {
         let mut tuner = Tuner::new(
             space.clone(),
             StrategyConfig::Bo(cfg.clone()),
-            Direction::Minimize,
+            direction,
             1,
             0,
         );
-        let warm: Vec<WarmTrial> = points[..k]
-            .iter()
-            .map(|(x, y)| {
-                let values = x
-                    .iter()
-                    .enumerate()
-                    .map(|(i, v)| (format!("x{i}"), toml::Value::Float(*v)))
-                    .collect();
-                (values, *y)
-            })
-            .collect();
-        tuner.warm_start(&warm).ok()?;
+        tuner.warm_start(&points[..k]).ok()?;
         let values = tuner.surrogate(&grid)?;
         snapshots.push(Snapshot {
             k,
-            points: points[..k].to_vec(),
-            next: points.get(k).map(|p| p.0.clone()),
-            grid: grid.iter().map(|u| to_user(u)).zip(values).collect(),
+            points: drawn[..k].to_vec(),
+            next: drawn.get(k).map(|p| p.0.clone()),
+            grid: grid.iter().map(|u| to_axes(u)).zip(values).collect(),
         });
     }
     Some(GpView {
-        problem: problem.to_string(),
-        function,
+        problem: String::new(),
+        axes,
+        objective: String::new(),
+        function: None,
         snapshots,
     })
 }
@@ -216,17 +349,17 @@ fn panel_1d<DB: DrawingBackend>(
     view: &GpView,
     s: &Snapshot,
 ) -> DrawResult<DB> {
-    let (x0, x1) = view.function.bounds[0];
-    let truth: Vec<(f64, f64)> = s
-        .grid
-        .iter()
-        .map(|(x, _)| (x[0], (view.function.f)(x)))
-        .collect();
+    let (x0, x1) = (view.axes[0].lo, view.axes[0].hi);
+    let truth: Vec<(f64, f64)> = match &view.function {
+        Some(f) => s.grid.iter().map(|(x, _)| (x[0], (f.f)(x))).collect(),
+        None => Vec::new(),
+    };
     let (y0, y1) = range(
         s.grid
             .iter()
             .flat_map(|(_, (m, sd, _))| [m - 2.0 * sd, m + 2.0 * sd])
-            .chain(truth.iter().map(|p| p.1)),
+            .chain(truth.iter().map(|p| p.1))
+            .chain(s.points.iter().filter_map(|p| p.1)),
     );
     let pad = 0.05 * (y1 - y0);
     let mut chart = ChartBuilder::on(top)
@@ -237,7 +370,7 @@ fn panel_1d<DB: DrawingBackend>(
         .build_cartesian_2d(x0..x1, (y0 - pad)..(y1 + pad))?;
     chart
         .configure_mesh()
-        .y_desc("f(x)")
+        .y_desc(view.objective.as_str())
         .label_style((FONT, 12))
         .axis_desc_style((FONT, 13))
         .light_line_style(RGBColor(242, 242, 242))
@@ -255,13 +388,15 @@ fn panel_1d<DB: DrawingBackend>(
         .legend(move |(x, y)| {
             Rectangle::new([(x, y - 5), (x + 16, y + 5)], blue.mix(0.2).filled())
         });
-    chart
-        .draw_series(LineSeries::new(
-            truth,
-            RGBColor(150, 150, 150).stroke_width(1),
-        ))?
-        .label("true f")
-        .legend(|(x, y)| PathElement::new([(x, y), (x + 16, y)], RGBColor(150, 150, 150)));
+    if !truth.is_empty() {
+        chart
+            .draw_series(LineSeries::new(
+                truth,
+                RGBColor(150, 150, 150).stroke_width(1),
+            ))?
+            .label("true f")
+            .legend(|(x, y)| PathElement::new([(x, y), (x + 16, y)], RGBColor(150, 150, 150)));
+    }
     chart
         .draw_series(LineSeries::new(
             s.grid.iter().map(|(x, p)| (x[0], p.0)),
@@ -291,7 +426,7 @@ fn panel_1d<DB: DrawingBackend>(
         .y_label_area_size(52)
         .build_cartesian_2d(x0..x1, a0..a1 + 0.05 * (a1 - a0))?;
     acq.configure_mesh()
-        .x_desc("x")
+        .x_desc(view.axes[0].name.as_str())
         .y_desc("acquisition")
         .y_labels(4)
         .label_style((FONT, 12))
@@ -322,7 +457,10 @@ fn heatmap<DB: DrawingBackend>(
     clip: bool,
 ) -> DrawResult<DB> {
     let (map, bar) = area.split_horizontally(area.dim_in_pixel().0 as i32 - 84);
-    let [(x0, x1), (y0, y1)] = [view.function.bounds[0], view.function.bounds[1]];
+    let [(x0, x1), (y0, y1)] = [
+        (view.axes[0].lo, view.axes[0].hi),
+        (view.axes[1].lo, view.axes[1].hi),
+    ];
     let (v0, v1) = colour_range(s.grid.iter().map(|(_, p)| value(p)).collect(), clip);
     let mut chart = ChartBuilder::on(&map)
         .caption(title, (FONT, 15))
@@ -333,8 +471,8 @@ fn heatmap<DB: DrawingBackend>(
     chart
         .configure_mesh()
         .disable_mesh()
-        .x_desc("x0")
-        .y_desc("x1")
+        .x_desc(view.axes[0].name.as_str())
+        .y_desc(view.axes[1].name.as_str())
         .label_style((FONT, 12))
         .axis_desc_style((FONT, 13))
         .draw()?;
@@ -399,7 +537,7 @@ fn draw<DB: DrawingBackend>(
     let columns = body.split_evenly((1, view.snapshots.len()));
     for (area, s) in columns.iter().zip(&view.snapshots) {
         let h = area.dim_in_pixel().1 as i32;
-        if view.function.dim() == 1 {
+        if view.axes.len() == 1 {
             let (top, bottom) = area.split_vertically(h * 68 / 100);
             panel_1d(&top, &bottom, view, s).map_err(&err)?;
         } else {
@@ -440,7 +578,7 @@ pub fn write_gp_views(out_dir: &Path, name: &str, views: &[GpView]) -> Result<Ve
             "{name}: GP surrogate of bo on {} (repeat 0, refitted on the first k trials)",
             view.problem
         );
-        let size = if view.function.dim() == 1 {
+        let size = if view.axes.len() == 1 {
             (1500, 620)
         } else {
             (1500, 940)
@@ -454,10 +592,10 @@ pub fn write_gp_views(out_dir: &Path, name: &str, views: &[GpView]) -> Result<Ve
 /// The README paragraph and figures of the views.
 pub fn readme_section(views: &[GpView]) -> String {
     let mut out = String::from(
-        "\n### GP view\n\nThe surrogate of strategy `bo` (repeat 0), refitted with the default `bo` settings on the first k trials of the search (treated as design points, so the fit is the search's up to its hyperparameter warm start), for k = the initial design size, half-way and all trials. ",
+        "\n### GP view\n\nThe surrogate of strategy `bo` (repeat 0), refitted with the search's `bo` settings on the first k trials of the search (treated as design points, so the fit is the search's up to its hyperparameter warm start), for k = the initial design size, half-way and all trials. ",
     );
     out.push_str(
-        "1-D: GP mean, ±2 std band, evaluated points and the true function, acquisition below (red line: the next evaluated point). 2-D: heatmaps of the GP mean (dots: evaluated points, red ×: the next one) and of the acquisition (larger is better; its colour scale clipped below at the 10th percentile of the grid), each with its colour scale.\n",
+        "1-D: GP mean, ±2 std band, evaluated points (and the true function of a test function), acquisition below (red line: the next evaluated point). 2-D: heatmaps of the GP mean (dots: evaluated points, red ×: the next one) and of the acquisition (larger is better; its colour scale clipped below at the 10th percentile of the grid), each with its colour scale. Log-scale parameters are drawn as log10.\n",
     );
     for v in views {
         out.push_str(&format!(
@@ -551,6 +689,126 @@ mod tests {
         assert_eq!(
             gp_views(&only_6d, &setup()).unwrap_err(),
             "gp_view: no `bo` search of a 1-D or 2-D test function"
+        );
+    }
+
+    /// A maximised `[tune]` search of `adam` with `space` (TOML lines of `[tune.space]`).
+    fn tune_setup(space: &str) -> SearchSetup {
+        let spec: toml::Table = toml::from_str(&format!(
+            "[tune]\nmethod = \"adam\"\nobjective = \"valid.gaussian_ll\"\nbudget = 8\n\
+             strategies = [{{ kind = \"bo\" }}]\n[tune.space]\n{space}"
+        ))
+        .unwrap();
+        SearchSetup::from_spec(&spec).unwrap()
+    }
+
+    #[test]
+    fn a_1d_tune_search_is_drawn_on_a_log_axis_and_a_3d_one_skipped() {
+        let setup = tune_setup(
+            "\"methods.adam.optimizer.lr\" = { kind = \"log_uniform\", low = 1e-4, high = 0.1 }\n\
+             \"model.width\" = { kind = \"fixed\", value = 50 }\n",
+        );
+        // valid.gaussian_ll = −(log10 lr + 2)², largest at lr = 0.01.
+        let ll = |lr: f64| -(lr.log10() + 2.0).powi(2);
+        let lrs: Vec<f64> = (0..8)
+            .map(|t| 10f64.powf(-4.0 + 3.0 * ((t as f64 + 0.5) * 0.618_034).fract()))
+            .collect();
+        let rows: Vec<TrialRow> = lrs
+            .iter()
+            .enumerate()
+            .map(|(t, &lr)| TrialRow {
+                problem: "adam".into(),
+                parameters: format!("{{\"methods.adam.optimizer.lr\":{lr:?},\"model.width\":50}}"),
+                objective: Some(ll(lr)),
+                ..trial("adam", t as u32, &[0.0], |_| 0.0)
+            })
+            .collect();
+        let views = gp_views(&rows, &setup).unwrap();
+        assert_eq!(views.len(), 1);
+        let v = &views[0];
+        assert_eq!(v.problem, "adam");
+        assert_eq!(v.objective, "valid.gaussian_ll");
+        assert!(v.function.is_none());
+        assert_eq!(v.axes.len(), 1);
+        assert_eq!(v.axes[0].name, "log10(methods.adam.optimizer.lr)");
+        assert!((v.axes[0].lo + 4.0).abs() < 1e-12 && (v.axes[0].hi + 1.0).abs() < 1e-12);
+        // 1-D: initial design 5, half-way (5 + 8)/2 = 6, all 8.
+        let ks: Vec<usize> = v.snapshots.iter().map(|s| s.k).collect();
+        assert_eq!(ks, vec![5, 6, 8]);
+        let last = &v.snapshots[2];
+        for ((x, y), lr) in last.points.iter().zip(&lrs) {
+            assert!((x[0] - lr.log10()).abs() < 1e-9, "{x:?} vs {lr}");
+            assert_eq!(*y, Some(ll(*lr)));
+        }
+        // The mean is on the user's (maximised) scale and peaks near log10 lr = −2: noise-free
+        // data from a parabola, so the fitted mean is close to it between the points.
+        let (peak, (mean, _, _)) = last
+            .grid
+            .iter()
+            .max_by(|a, b| a.1.0.total_cmp(&b.1.0))
+            .unwrap();
+        assert!((peak[0] + 2.0).abs() < 0.2, "peak at {}", peak[0]);
+        assert!(*mean > -0.05 && *mean < 0.05, "peak mean {mean}");
+        let dir =
+            std::env::temp_dir().join(format!("bayeslab-gp-view-tune-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let files = write_gp_views(&dir, "tune", &views).unwrap();
+        assert_eq!(files[0], dir.join("gp_view_adam.png"));
+        let svg = std::fs::read_to_string(&files[1]).unwrap();
+        assert!(
+            svg.contains("log10(methods.adam.optimizer.lr)"),
+            "no axis name"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+        // Three numeric parameters, or a categorical one: no view.
+        let three = tune_setup(
+            "a = { kind = \"uniform\", low = 0, high = 1 }\n\
+             b = { kind = \"uniform\", low = 0, high = 1 }\n\
+             c = { kind = \"int\", low = 1, high = 4 }\n",
+        );
+        assert_eq!(
+            gp_views(&rows, &three).unwrap_err(),
+            "gp_view: no `bo` search over one or two numeric parameters"
+        );
+        let categorical = tune_setup("a = { kind = \"categorical\", choices = [\"x\", \"y\"] }\n");
+        assert!(gp_views(&rows, &categorical).is_err());
+    }
+
+    #[test]
+    fn integer_axes_centre_each_value_in_its_cell() {
+        let lin = Axis::of(
+            "w",
+            &ParamSpec::Int {
+                low: 1,
+                high: 4,
+                log: false,
+            },
+        )
+        .unwrap();
+        assert_eq!((lin.lo, lin.hi), (0.5, 4.5));
+        // 3 is encoded at the centre of its cell, (3 − 1 + ½)/4 = 0.625, and drawn at 3.
+        let space = SearchSpace {
+            params: vec![(
+                "w".into(),
+                ParamSpec::Int {
+                    low: 1,
+                    high: 4,
+                    log: false,
+                },
+            )],
+        };
+        let u = space
+            .encode(&[("w".into(), toml::Value::Integer(3))])
+            .unwrap();
+        assert!((lin.at(u[0]) - 3.0).abs() < 1e-12, "{u:?}");
+        assert!(
+            Axis::of(
+                "c",
+                &ParamSpec::Fixed {
+                    value: toml::Value::Integer(1)
+                }
+            )
+            .is_none()
         );
     }
 

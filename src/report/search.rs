@@ -11,6 +11,8 @@ use std::fmt::Write as _;
 use super::table::{column_decimals, csv_field, md_escape, md_escape_text};
 use crate::store::TrialRow;
 use crate::tune::functions::TestFunction;
+use crate::tune::optimizer::{BoConfig, StrategyConfig};
+use crate::tune::space::{ParamSpec, SearchSpace};
 
 /// Simple regret below this is drawn and tabulated at this value, so a search that hits f*
 /// exactly stays on a log axis.
@@ -44,6 +46,23 @@ pub struct SearchSetup {
     pub checkpoints: Vec<usize>,
     /// Strategy labels in spec order: the colours and the row order.
     pub strategies: Vec<String>,
+    /// The searched space of a `[tune]` section (None for benchmarks, without a spec, or if a
+    /// parameter does not parse), for the GP view.
+    pub space: Option<SearchSpace>,
+    /// The settings of the spec's first `bo` strategy (default without one), for the GP view.
+    pub bo: BoConfig,
+}
+
+/// The `space` table of a `[tune]` section, in the spec's key order; None if a parameter does
+/// not parse (the run validated it, so only a hand-edited spec gets there).
+fn tune_space(section: &toml::Table) -> Option<SearchSpace> {
+    let params = section
+        .get("space")?
+        .as_table()?
+        .iter()
+        .map(|(key, v)| Some((key.clone(), v.clone().try_into::<ParamSpec>().ok()?)))
+        .collect::<Option<Vec<_>>>()?;
+    Some(SearchSpace { params })
 }
 
 impl SearchSetup {
@@ -59,6 +78,18 @@ impl SearchSetup {
                     .collect(),
                 None => default,
             }
+        };
+        let bo = |section: &toml::Table| -> BoConfig {
+            section
+                .get("strategies")
+                .and_then(|s| s.as_array())
+                .into_iter()
+                .flatten()
+                .find_map(|s| match s.clone().try_into::<StrategyConfig>() {
+                    Ok(StrategyConfig::Bo(cfg)) => Some(cfg),
+                    _ => None,
+                })
+                .unwrap_or_default()
         };
         let budget = |section: &toml::Table| {
             section
@@ -86,6 +117,8 @@ impl SearchSetup {
                 budget,
                 checkpoints: tune_checkpoints(budget),
                 strategies: strategies(section),
+                space: tune_space(section),
+                bo: bo(section),
             });
         }
         let section = spec.get("benchmark")?.as_table()?;
@@ -110,6 +143,8 @@ impl SearchSetup {
             budget,
             checkpoints,
             strategies: strategies(section),
+            space: None,
+            bo: bo(section),
         })
     }
 
@@ -147,6 +182,8 @@ impl SearchSetup {
                 tune_checkpoints(budget)
             },
             strategies,
+            space: None,
+            bo: BoConfig::default(),
         }
     }
 
@@ -977,6 +1014,8 @@ mod tests {
             budget: 3,
             checkpoints: tune_checkpoints(3),
             strategies: vec!["random".into(), "bo".into()],
+            space: None,
+            bo: BoConfig::default(),
         }
     }
 
@@ -1177,6 +1216,29 @@ mod tests {
         assert!(!s.higher_is_better(), "rmse is minimised by default");
         assert_eq!(s.checkpoints, [20, 41]);
         assert_eq!(s.strategies, ["random", "bo"]);
+        assert_eq!(s.space, None, "no space table");
+        assert_eq!(s.bo, BoConfig::default());
+        let spec: toml::Table = toml::from_str(
+            "[tune]\nmethod = \"adam\"\nobjective = \"valid.rmse\"\nbudget = 9\n\
+             strategies = [{ kind = \"random\" }, { kind = \"bo\", n_initial = 4 }]\n\
+             [tune.space]\n\"model.width\" = { kind = \"int\", low = 8, high = 64 }\n\
+             \"methods.adam.optimizer.lr\" = { kind = \"log_uniform\", low = 1e-4, high = 0.1 }\n",
+        )
+        .unwrap();
+        let s = SearchSetup::from_spec(&spec).unwrap();
+        assert_eq!(s.bo.n_initial, Some(4));
+        let space = s.space.unwrap();
+        assert_eq!(space.dim(), 2);
+        // The order of the run's space: the table's (sorted) key order.
+        assert_eq!(space.params[0].0, "methods.adam.optimizer.lr");
+        assert_eq!(
+            space.params[0].1,
+            ParamSpec::LogUniform {
+                low: 1e-4,
+                high: 0.1
+            }
+        );
+        assert_eq!(space.params[1].0, "model.width");
         let spec: toml::Table = toml::from_str(
             "[tune]\nobjective = \"valid.rmse\"\ndirection = \"maximize\"\nbudget = 1\n",
         )
