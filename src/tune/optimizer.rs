@@ -1066,6 +1066,45 @@ mod tests {
     }
 
     #[test]
+    fn a_batch_spreads_out_also_where_the_local_model_proposes() {
+        // 20 sequential Branin trials: past 4·d = 8 points, so proposals near the incumbent come
+        // from the local model, which must see the pending points of the batch too.
+        let mut tuner = Tuner::new(
+            branin_space(),
+            StrategyConfig::Bo(BoConfig::default()),
+            Direction::Minimize,
+            30,
+            4,
+        );
+        for _ in 0..20 {
+            let p = tuner.ask(1).pop().unwrap();
+            tuner
+                .tell(p.trial, Some(branin(&floats(&p.values))))
+                .unwrap();
+        }
+        let batch = tuner.ask(4);
+        assert_eq!(batch.len(), 4);
+        for (i, a) in batch.iter().enumerate() {
+            for b in &batch[..i] {
+                let d = a
+                    .unit
+                    .iter()
+                    .zip(&b.unit)
+                    .map(|(x, y)| (x - y).powi(2))
+                    .sum::<f64>()
+                    .sqrt();
+                // Well apart compared with the 1e-6 below which a point counts as a repeat.
+                assert!(
+                    d > 1e-4,
+                    "batch points {} and {} are {d} apart",
+                    b.trial,
+                    a.trial
+                );
+            }
+        }
+    }
+
+    #[test]
     fn design_strategies_fill_the_budget() {
         for strategy in [
             StrategyConfig::Random,
