@@ -419,7 +419,8 @@ fn panel_1d<DB: DrawingBackend>(
         .border_style(RGBColor(200, 200, 200))
         .position(SeriesLabelPosition::UpperRight)
         .draw()?;
-    let (a0, a1) = range(s.grid.iter().map(|(_, p)| p.2));
+    // Clipped as the 2-D colour scale is (log-EI plunges next to evaluated points).
+    let (a0, a1) = colour_range(s.grid.iter().map(|(_, p)| p.2).collect(), true);
     let mut acq = ChartBuilder::on(bottom)
         .margin(8)
         .x_label_area_size(34)
@@ -435,7 +436,7 @@ fn panel_1d<DB: DrawingBackend>(
         .draw()?;
     let orange = RGBColor(0xff, 0x7f, 0x0e);
     acq.draw_series(LineSeries::new(
-        s.grid.iter().map(|(x, p)| (x[0], p.2)),
+        s.grid.iter().map(|(x, p)| (x[0], p.2.max(a0))),
         orange.stroke_width(2),
     ))?;
     if let Some(next) = &s.next {
@@ -595,7 +596,7 @@ pub fn readme_section(views: &[GpView]) -> String {
         "\n### GP view\n\nThe surrogate of strategy `bo` (repeat 0), refitted with the search's `bo` settings on the first k trials of the search (treated as design points, so the fit is the search's up to its hyperparameter warm start), for k = the initial design size, half-way and all trials. ",
     );
     out.push_str(
-        "1-D: GP mean, ±2 std band, evaluated points (and the true function of a test function), acquisition below (red line: the next evaluated point). 2-D: heatmaps of the GP mean (dots: evaluated points, red ×: the next one) and of the acquisition (larger is better; its colour scale clipped below at the 10th percentile of the grid), each with its colour scale. Log-scale parameters are drawn as log10.\n",
+        "1-D: GP mean, ±2 std band, evaluated points (and the true function of a test function), acquisition below (red line: the next evaluated point; its scale clipped below at the 10th percentile of the grid). 2-D: heatmaps of the GP mean (dots: evaluated points, red ×: the next one) and of the acquisition (larger is better; its colour scale clipped below at the 10th percentile of the grid), each with its colour scale. Log-scale parameters are drawn as log10.\n",
     );
     for v in views {
         out.push_str(&format!(
