@@ -53,8 +53,8 @@ pub struct SearchSetup {
     pub bo: BoConfig,
 }
 
-/// The `space` table of a `[tune]` section, in the spec's key order; None if a parameter does
-/// not parse (the run validated it, so only a hand-edited spec gets there).
+/// The `space` table of a `[tune]` section, in the table's key order as the run built it; None
+/// if a parameter does not parse (the run validated it, so only a hand-edited spec gets there).
 fn tune_space(section: &toml::Table) -> Option<SearchSpace> {
     let params = section
         .get("space")?
