@@ -426,58 +426,10 @@ impl Tuner {
         let StrategyConfig::Bo(cfg) = &self.strategy else {
             return None;
         };
-        let dim = self.space.dim();
-        let warm = self
-            .trials
-            .iter()
-            .filter(|t| t.source == TrialSource::WarmStart)
-            .count();
-        let finite: Vec<f64> = self
-            .trials
-            .iter()
-            .filter(|t| t.status == TrialStatus::Complete)
-            .filter_map(|t| t.objective.map(|v| self.internal(v)))
-            .collect();
-        if self.proposed + warm < cfg.n_initial(dim) || finite.len() < 2 {
-            return None;
-        }
-        let worst = finite.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-        let mut x = Vec::new();
-        let mut y_raw = Vec::new();
-        let mut pending = Vec::new();
-        for t in &self.trials {
-            match (t.status, t.objective) {
-                (TrialStatus::Complete, Some(v)) => {
-                    x.extend_from_slice(&t.unit);
-                    y_raw.push(self.internal(v));
-                }
-                (TrialStatus::Pending, _) => pending.extend_from_slice(&t.unit),
-                _ => {
-                    x.extend_from_slice(&t.unit);
-                    y_raw.push(worst);
-                }
-            }
-        }
-        let mut rng = self.proposal_rng();
-        let y = cfg.output_transform.apply(&y_raw);
-        let gp = Gp::fit(
-            &x,
-            &y,
-            dim,
-            self.gp_theta.as_deref(),
-            &FitOptions::default(),
-            &mut rng,
-        );
+        let data = self.model_data(cfg)?;
+        let (gp, _) = self.fit_model(&data, &mut self.proposal_rng());
+        let ModelData { y_raw, y, .. } = data;
         let mut ws = PredictWorkspace::default();
-        let gp = if pending.is_empty() {
-            gp
-        } else {
-            let fantasy: Vec<f64> = pending
-                .chunks(dim)
-                .map(|p| gp.y_mean + gp.y_std * gp.predict(p, &mut ws).0)
-                .collect();
-            gp.with_points(&pending, &fantasy)
-        };
         let best = y.iter().cloned().fold(f64::INFINITY, f64::min);
         let f_best = (best - gp.y_mean) / gp.y_std;
         let lo = y_raw.iter().cloned().fold(f64::INFINITY, f64::min);
@@ -502,6 +454,75 @@ impl Tuner {
                 })
                 .collect(),
         )
+    }
+
+    /// The data of the next model-based proposal; None in the design phase (fewer proposals and
+    /// warm-start trials than the initial design, or fewer than 2 complete trials). Failed trials
+    /// are imputed as the worst complete value.
+    fn model_data(&self, cfg: &BoConfig) -> Option<ModelData> {
+        let warm = self
+            .trials
+            .iter()
+            .filter(|t| t.source == TrialSource::WarmStart)
+            .count();
+        let finite: Vec<f64> = self
+            .trials
+            .iter()
+            .filter(|t| t.status == TrialStatus::Complete)
+            .filter_map(|t| t.objective.map(|v| self.internal(v)))
+            .collect();
+        if self.proposed + warm < cfg.n_initial(self.space.dim()) || finite.len() < 2 {
+            return None;
+        }
+        let worst = finite.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+        let mut x = Vec::new();
+        let mut y_raw = Vec::new();
+        let mut pending = Vec::new();
+        for t in &self.trials {
+            match (t.status, t.objective) {
+                (TrialStatus::Complete, Some(v)) => {
+                    x.extend_from_slice(&t.unit);
+                    y_raw.push(self.internal(v));
+                }
+                (TrialStatus::Pending, _) => pending.extend_from_slice(&t.unit),
+                _ => {
+                    x.extend_from_slice(&t.unit);
+                    y_raw.push(worst);
+                }
+            }
+        }
+        let y = cfg.output_transform.apply(&y_raw);
+        Some(ModelData {
+            x,
+            y_raw,
+            y,
+            pending,
+        })
+    }
+
+    /// Fits the GP to `data` (warm-started from the last fit's hyperparameters) and adds the
+    /// pending points at their kriging-believer values; returns the GP and those values.
+    fn fit_model(&self, data: &ModelData, rng: &mut Rng) -> (Gp, Vec<f64>) {
+        let dim = self.space.dim();
+        let gp = Gp::fit(
+            &data.x,
+            &data.y,
+            dim,
+            self.gp_theta.as_deref(),
+            &FitOptions::default(),
+            rng,
+        );
+        let mut pred = PredictWorkspace::default();
+        let fantasy: Vec<f64> = data
+            .pending
+            .chunks(dim)
+            .map(|p| gp.y_mean + gp.y_std * gp.predict(p, &mut pred).0)
+            .collect();
+        if data.pending.is_empty() {
+            (gp, fantasy)
+        } else {
+            (gp.with_points(&data.pending, &fantasy), fantasy)
+        }
     }
 
     fn internal(&self, v: f64) -> f64 {
@@ -567,57 +588,18 @@ impl Tuner {
 
     fn next_bo_point(&mut self, cfg: &BoConfig) -> (Vec<f64>, TrialSource) {
         let dim = self.space.dim();
-        let n_init = cfg.n_initial(dim);
-        let warm = self
-            .trials
-            .iter()
-            .filter(|t| t.source == TrialSource::WarmStart)
-            .count();
-        let finite: Vec<f64> = self
-            .trials
-            .iter()
-            .filter(|t| t.status == TrialStatus::Complete)
-            .filter_map(|t| t.objective.map(|v| self.internal(v)))
-            .collect();
-        if self.proposed + warm < n_init || finite.len() < 2 {
+        let Some(data) = self.model_data(cfg) else {
+            let n_init = cfg.n_initial(dim);
             return (
                 self.design_point(cfg.initial_design, self.proposed, n_init),
                 TrialSource::Design,
             );
-        }
-        let worst = finite.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-        let mut x = Vec::new();
-        let mut y = Vec::new();
-        let mut pending = Vec::new();
-        for t in &self.trials {
-            match t.status {
-                TrialStatus::Complete => {
-                    x.extend_from_slice(&t.unit);
-                    y.push(self.internal(t.objective.expect("complete trials have an objective")));
-                }
-                TrialStatus::Failed => {
-                    x.extend_from_slice(&t.unit);
-                    y.push(worst);
-                }
-                TrialStatus::Pending => pending.extend_from_slice(&t.unit),
-            }
-        }
+        };
         let mut rng = self.proposal_rng();
         let fit = FitOptions::default();
-        let y_raw = y;
-        let y = cfg.output_transform.apply(&y_raw);
-        let gp = Gp::fit(&x, &y, dim, self.gp_theta.as_deref(), &fit, &mut rng);
+        let (gp, fantasy) = self.fit_model(&data, &mut rng);
         self.gp_theta = Some(gp.theta.clone());
-        let mut pred = PredictWorkspace::default();
-        let fantasy: Vec<f64> = pending
-            .chunks(dim)
-            .map(|p| gp.y_mean + gp.y_std * gp.predict(p, &mut pred).0)
-            .collect();
-        let gp = if pending.is_empty() {
-            gp
-        } else {
-            gp.with_points(&pending, &fantasy)
-        };
+        let ModelData { x, y, pending, .. } = data;
         // Every point the next one should keep away from: observed, then pending ones at their
         // kriging-believer values.
         let x_all = [x.as_slice(), pending.as_slice()].concat();
@@ -727,6 +709,18 @@ impl Tuner {
         }
         (point, TrialSource::Model)
     }
+}
+
+/// The observations a model-based proposal fits its GP to (internal direction, minimised).
+struct ModelData {
+    /// Finished points (failed ones included), flattened.
+    x: Vec<f64>,
+    /// Their values, failed ones imputed as the worst.
+    y_raw: Vec<f64>,
+    /// `y_raw` after the output transform.
+    y: Vec<f64>,
+    /// Pending points, flattened.
+    pending: Vec<f64>,
 }
 
 /// Whether `p` is farther than `tol` (Euclidean) from every point of `points` (flattened).
