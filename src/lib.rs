@@ -22,5 +22,6 @@ pub mod search;
 pub mod spec;
 pub mod store;
 pub mod tune;
+pub mod worker;
 
 pub use error::{Error, Result};

@@ -21,7 +21,6 @@ use rayon::prelude::*;
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
-use crate::runner::Executor;
 use crate::spec::benchmark::BenchmarkSpec;
 use crate::spec::tune::TuneSpec;
 use crate::spec::{Experiment, RunSpec};
@@ -29,6 +28,7 @@ use crate::store;
 use crate::store::{RunOutput, RunStatus, TrialRow};
 use crate::tune::functions::TestFunction;
 use crate::tune::{Direction, StrategyConfig, TrialSource, Tuner, WarmTrial};
+use crate::worker::{Outcome, Worker};
 
 /// Training epochs a search will run, for the progress bar.
 pub fn planned_epochs(experiment: &Experiment, tune: &TuneSpec) -> u64 {
@@ -63,7 +63,7 @@ pub fn final_value(output: &RunOutput, split: &str, metric: &str) -> Option<f64>
 
 /// Runs every search of the section; returns the trials of all searches (ordered by strategy,
 /// repeat, trial).
-pub(crate) fn run_searches(tune: &TuneSpec, executor: &Executor) -> Result<Vec<TrialRow>> {
+pub(crate) fn run_searches(tune: &TuneSpec, worker: &Worker) -> Result<Vec<TrialRow>> {
     let searches: Vec<(&str, &StrategyConfig, usize)> = tune
         .strategies
         .iter()
@@ -71,7 +71,7 @@ pub(crate) fn run_searches(tune: &TuneSpec, executor: &Executor) -> Result<Vec<T
         .collect();
     let per_search: Vec<Result<Vec<TrialRow>>> = searches
         .par_iter()
-        .map(|&(label, strategy, repeat)| one_search(tune, label, strategy, repeat, executor))
+        .map(|&(label, strategy, repeat)| one_search(tune, label, strategy, repeat, worker))
         .collect();
     let mut rows = Vec::new();
     for search in per_search {
@@ -129,7 +129,7 @@ fn one_search(
     label: &str,
     strategy: &StrategyConfig,
     repeat: usize,
-    executor: &Executor,
+    worker: &Worker,
 ) -> Result<Vec<TrialRow>> {
     let mut tuner = Tuner::new(
         tune.space.clone(),
@@ -145,7 +145,7 @@ fn one_search(
     }
     let mut rows = Vec::new();
     let mut best: Option<f64> = None;
-    while tuner.remaining() > 0 && !executor.stopping() {
+    while tuner.remaining() > 0 && !worker.stopping() {
         let start = Instant::now();
         let proposals = tuner.ask(tune.batch);
         let proposal_ms = start.elapsed().as_secs_f64() * 1e3 / proposals.len().max(1) as f64;
@@ -153,17 +153,17 @@ fn one_search(
             .iter()
             .map(|p| tune.trial_run(&p.values, label, repeat, p.trial).ok())
             .collect();
-        let outputs: Vec<Option<Option<RunOutput>>> = runs
+        let outcomes: Vec<Option<Outcome>> = runs
             .par_iter()
-            .map(|run| run.as_ref().map(|r| executor.run(r)))
+            .map(|run| run.as_ref().map(|r| worker.run(r)))
             .collect();
-        for ((proposal, run), output) in proposals.iter().zip(&runs).zip(outputs) {
-            let (objective, run_id, wall_s) = match (run, output) {
+        for ((proposal, run), outcome) in proposals.iter().zip(&runs).zip(&outcomes) {
+            let (objective, run_id, wall_s) = match (run, outcome.as_ref().map(Outcome::output)) {
                 // The spec refused the values: a failed trial without a run.
                 (None, _) => (None, String::new(), 0.0),
                 (Some(_), Some(None)) | (Some(_), None) => return Ok(rows), // stopping
                 (Some(run), Some(Some(out))) => (
-                    final_value(&out, "valid", &tune.metric),
+                    final_value(out, "valid", &tune.metric),
                     run.run_id.clone(),
                     out.record.duration_s,
                 ),
@@ -203,13 +203,13 @@ fn one_search(
         }
     }
     if tune.final_runs
-        && !executor.stopping()
+        && !worker.stopping()
         && let Some((trial, _)) = tuner.best()
     {
         let values = tuner.trials()[trial].values.clone();
         let runs = tune.final_runs(&values, label, repeat)?;
         runs.par_iter().for_each(|run| {
-            executor.run(run);
+            worker.run(run);
         });
     }
     Ok(rows)

@@ -89,7 +89,7 @@ pub enum RunError {
 }
 
 /// Runs the method the configuration names.
-pub fn execute(input: &RunInput) -> Result<MethodOutput, RunError> {
+pub fn train(input: &RunInput) -> Result<MethodOutput, RunError> {
     match &input.config.method_config {
         MethodConfig::Point { optimizer } => point::run(input, optimizer),
     }

@@ -44,40 +44,116 @@ fn resumed_equals_uninterrupted() {
     let experiment = tiny(&[]);
     let whole = temp_dir("resume-whole");
     run(&experiment, &options(&whole, 2));
+    let resume = |root: &std::path::Path| {
+        bayeslab::runner::run(
+            &experiment,
+            &RunOptions {
+                resume: true,
+                ..options(root, 2)
+            },
+            &std::sync::atomic::AtomicBool::new(false),
+        )
+        .unwrap()
+    };
 
-    // An interrupted batch: only some parts finished (a killed process leaves complete parts
-    // only), plus a leftover temporary file.
-    let partial = temp_dir("resume-partial");
-    run(&experiment, &options(&partial, 2));
-    let parts = partial.join("results/tiny/parts");
+    // Interrupted after a merge (Ctrl-C merges what finished): the merged files lack two runs.
+    let merged = temp_dir("resume-merged");
+    run(&experiment, &options(&merged, 2));
+    let results = merged.join("results/tiny");
+    let mut planned: std::collections::BTreeSet<&str> =
+        experiment.runs.iter().map(|r| r.run_id.as_str()).collect();
+    planned.remove(experiment.runs[0].run_id.as_str());
+    planned.remove(experiment.runs[5].run_id.as_str());
+    assert_eq!(
+        bayeslab::store::retire_stale(&results, &planned).unwrap(),
+        2
+    );
+    let resumed = resume(&merged);
+    assert_eq!(resumed.skipped, 6, "finished runs are skipped");
+    assert_eq!(resumed.ok, 2, "the two missing runs run");
+    assert_eq!(
+        metrics_and_predictions(&whole),
+        metrics_and_predictions(&merged)
+    );
+
+    // Killed before any merge: only parts, some missing, plus a leftover temporary file.
+    let killed = temp_dir("resume-killed");
+    for k in 1..=2 {
+        run(
+            &experiment,
+            &RunOptions {
+                shard: Some((k, 2)),
+                ..options(&killed, 1)
+            },
+        );
+    }
+    let parts = killed.join("results/tiny/parts");
     let mut removed = 0;
     for entry in std::fs::read_dir(&parts).unwrap().flatten() {
         let name = entry.file_name().to_string_lossy().to_string();
-        if name.starts_with(&experiment.runs[0].run_id)
-            || name.starts_with(&experiment.runs[5].run_id)
+        if name.starts_with(&experiment.runs[1].run_id)
+            || name.starts_with(&experiment.runs[6].run_id)
         {
             std::fs::remove_file(entry.path()).unwrap();
             removed += 1;
         }
     }
     assert!(removed > 0);
-    std::fs::write(parts.join("garbage.tmp"), b"half a file").unwrap();
-
-    let resumed = bayeslab::runner::run(
-        &experiment,
-        &RunOptions {
-            resume: true,
-            ..options(&partial, 2)
-        },
-        &std::sync::atomic::AtomicBool::new(false),
-    )
-    .unwrap();
-    assert_eq!(resumed.skipped, 6, "finished runs are skipped");
-    assert_eq!(resumed.ok, 2, "the two missing runs run");
+    std::fs::write(parts.join(".garbage.host.1.tmp"), b"half a file").unwrap();
+    let resumed = resume(&killed);
+    assert_eq!((resumed.skipped, resumed.ok), (6, 2));
     assert_eq!(
         metrics_and_predictions(&whole),
-        metrics_and_predictions(&partial)
+        metrics_and_predictions(&killed)
     );
+    let left: Vec<_> = std::fs::read_dir(&parts)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(left.len(), 1, "the merge folded every part in: {left:?}");
+}
+
+/// A batch larger than the size at which resuming once overflowed a worker's stack (about
+/// 1,800 runs): 5,000 runs of a one-epoch, 2-unit model, resumed when finished and when half
+/// of it is parts not yet merged.
+#[test]
+fn a_batch_of_5000_runs_resumes() {
+    let experiment = tiny(&[
+        "seeds=50",
+        "data.split.repeats=50",
+        "data.n=40",
+        "model.hidden=[2]",
+        "train.epochs=1",
+        "train.eval_every=1",
+        "predictions=false",
+    ]);
+    assert_eq!(experiment.runs.len(), 5000);
+    let root = temp_dir("resume-5000");
+    let first = run(
+        &experiment,
+        &RunOptions {
+            shard: Some((1, 2)),
+            ..options(&root, 2)
+        },
+    );
+    assert!(first.ok > 2000, "{first:?}");
+    let resume = || {
+        bayeslab::runner::run(
+            &experiment,
+            &RunOptions {
+                resume: true,
+                ..options(&root, 2)
+            },
+            &std::sync::atomic::AtomicBool::new(false),
+        )
+        .unwrap()
+    };
+    let second = resume();
+    assert_eq!(second.skipped, first.ok);
+    assert_eq!(second.skipped + second.ok, 5000);
+    let third = resume();
+    assert_eq!((third.skipped, third.ok), (5000, 0));
 }
 
 #[test]
@@ -121,6 +197,6 @@ fn a_cancelled_batch_writes_no_part() {
     .unwrap();
     assert!(summary.cancelled);
     assert_eq!(summary.ok + summary.failed, 0);
-    let completed = bayeslab::store::completed_runs(&root.join("results/tiny")).unwrap();
+    let completed = bayeslab::store::finished_runs(&root.join("results/tiny")).unwrap();
     assert!(completed.is_empty());
 }
