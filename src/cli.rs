@@ -1,7 +1,7 @@
 //! The command line: `run`, `check`, `report`, `list`, `merge`, `bench`.
 //!
 //! Argument types (clap) and what each command does, as library functions so tests can call them.
-//! `main.rs` only parses, calls [`execute`] and maps the result to an exit code.
+//! `main.rs` only parses, calls [`dispatch`] and maps the result to an exit code.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -124,6 +124,10 @@ pub struct BenchArgs {
     /// Instead: time GP-BO proposals (GP fit + acquisition) on Hartmann-6 up to this many trials
     #[arg(long, value_name = "TRIALS")]
     pub search: Option<usize>,
+    /// Instead: time the harness on batches of this many tiny runs (fresh batch, resume, merge,
+    /// files on disk), e.g. --batches 1000,10000,100000
+    #[arg(long, value_delimiter = ',', value_name = "RUNS")]
+    pub batches: Option<Vec<usize>>,
 }
 
 fn parse_shard(text: &str) -> std::result::Result<(usize, usize), String> {
@@ -176,7 +180,7 @@ pub fn load_experiment(args: &SpecArgs) -> Result<Experiment, SpecError> {
 }
 
 /// Runs a parsed command line; `cancel` is set by Ctrl-C.
-pub fn execute(cli: Cli, cancel: &AtomicBool) -> Result<ExitCode> {
+pub fn dispatch(cli: Cli, cancel: &AtomicBool) -> Result<ExitCode> {
     match cli.command {
         Command::Run(args) => run(args, cancel),
         Command::Check(args) => {
@@ -216,9 +220,13 @@ pub fn execute(cli: Cli, cancel: &AtomicBool) -> Result<ExitCode> {
             Ok(0)
         }
         Command::Bench(args) => {
-            match args.search {
-                Some(trials) => print!("{}", search_bench(trials)?),
-                None => crate::bench::print_report(&crate::bench::run_benchmarks(&args.threads)),
+            if let Some(sizes) = &args.batches {
+                let figures = crate::bench::batches::run_batch_benchmarks(sizes)?;
+                print!("{}", crate::bench::batches::BatchReport(&figures));
+            } else if let Some(trials) = args.search {
+                print!("{}", search_bench(trials)?);
+            } else {
+                crate::bench::print_report(&crate::bench::run_benchmarks(&args.threads));
             }
             Ok(0)
         }

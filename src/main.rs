@@ -16,7 +16,7 @@ fn main() {
         }
         eprintln!("\ninterrupted: finishing up; press Ctrl-C again to quit at once");
     });
-    match bayeslab::cli::execute(cli, &CANCEL) {
+    match bayeslab::cli::dispatch(cli, &CANCEL) {
         Ok(code) => std::process::exit(code),
         Err(e) => {
             let code = e.exit_code();

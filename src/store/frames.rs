@@ -3,7 +3,7 @@
 //! Merged files are written with zstd (default level), one row group per 512² rows, column
 //! statistics and no timestamps, so the same rows always give the same bytes. Parts are written
 //! uncompressed (they are read once, by the merge, and creating a zstd context per column costs
-//! more than the bytes it saves on a few rows). Reading never uses polars' thread pool: a part is
+//! more than the bytes it saves on a few rows; nor column statistics). Reading never uses polars' thread pool: a part is
 //! a few rows, and a read from inside one of the runner's worker threads that waited on another
 //! pool would let that worker start further runs while it waits, nesting them on its stack.
 
@@ -41,13 +41,14 @@ pub(super) fn encode(
     path: &Path,
 ) -> Result<Vec<u8>, StoreError> {
     let mut bytes = Vec::new();
-    let compression = match encoding {
-        Encoding::Merged => ParquetCompression::Zstd(None),
-        Encoding::Part => ParquetCompression::Uncompressed,
+    // Parts need no column statistics either: nothing filters them by value.
+    let (compression, statistics) = match encoding {
+        Encoding::Merged => (ParquetCompression::Zstd(None), StatisticsOptions::default()),
+        Encoding::Part => (ParquetCompression::Uncompressed, StatisticsOptions::empty()),
     };
     ParquetWriter::new(Cursor::new(&mut bytes))
         .with_compression(compression)
-        .with_statistics(StatisticsOptions::default())
+        .with_statistics(statistics)
         .with_row_group_size(None)
         .with_data_page_size(None)
         .with_key_value_metadata(

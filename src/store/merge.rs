@@ -21,7 +21,7 @@ use super::frames::{
     self, Encoding, metrics_df, metrics_from_df, predictions_df, predictions_from_df, read_df,
     runs_df, runs_from_df, statuses_from_df,
 };
-use super::parts::{PartFiles, list_parts, parts_dir, read_parts, write_part_into};
+use super::parts::{PartFiles, for_each_file, list_parts, parts_dir, read_parts, write_part_into};
 use super::{
     METRICS_FILE, MergeSummary, MetricRow, PREDICTIONS_FILE, PredictionRow, RUNS_FILE, RunOutput,
     RunStatus,
@@ -149,11 +149,11 @@ pub fn merge(results_dir: &Path) -> Result<MergeSummary, StoreError> {
         merged.runs.insert(run.record.run_id.clone(), run);
     }
     let summary = merged.write(results_dir)?;
-    for part in parts.values() {
-        for file in part.files() {
-            remove_if_exists(file)?;
-        }
-    }
+    // Each part's marker goes first, so a part is never left complete without its predictions.
+    let parts: Vec<&PartFiles> = parts.values().collect();
+    for_each_file(&parts, |part| {
+        part.files().try_for_each(|file| remove_if_exists(file))
+    })?;
     Ok(summary)
 }
 

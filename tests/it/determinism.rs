@@ -114,48 +114,6 @@ fn resumed_equals_uninterrupted() {
     assert_eq!(left.len(), 1, "the merge folded every part in: {left:?}");
 }
 
-/// A batch larger than the size at which resuming once overflowed a worker's stack (about
-/// 1,800 runs): 5,000 runs of a one-epoch, 2-unit model, resumed when finished and when half
-/// of it is parts not yet merged.
-#[test]
-fn a_batch_of_5000_runs_resumes() {
-    let experiment = tiny(&[
-        "seeds=50",
-        "data.split.repeats=50",
-        "data.n=40",
-        "model.hidden=[2]",
-        "train.epochs=1",
-        "train.eval_every=1",
-        "predictions=false",
-    ]);
-    assert_eq!(experiment.runs.len(), 5000);
-    let root = temp_dir("resume-5000");
-    let first = run(
-        &experiment,
-        &RunOptions {
-            shard: Some((1, 2)),
-            ..options(&root, 2)
-        },
-    );
-    assert!(first.ok > 2000, "{first:?}");
-    let resume = || {
-        bayeslab::runner::run(
-            &experiment,
-            &RunOptions {
-                resume: true,
-                ..options(&root, 2)
-            },
-            &std::sync::atomic::AtomicBool::new(false),
-        )
-        .unwrap()
-    };
-    let second = resume();
-    assert_eq!(second.skipped, first.ok);
-    assert_eq!(second.skipped + second.ok, 5000);
-    let third = resume();
-    assert_eq!((third.skipped, third.ok), (5000, 0));
-}
-
 #[test]
 fn shards_merged_equal_the_whole() {
     let experiment = tiny(&[]);

@@ -1,5 +1,6 @@
 //! Integration tests: the harness end to end through its library API (one test binary).
 
+mod big_batches;
 mod common;
 mod determinism;
 mod end_to_end;
