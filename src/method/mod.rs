@@ -3,6 +3,7 @@
 //! here once; a method only says what one update does and which weights it keeps
 //! (argmin's split of solver and executor). Methods never write files.
 
+pub mod driver;
 pub mod point;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -162,14 +163,17 @@ impl Trainer {
         }
     }
 
-    /// One pass over `train` in a fresh random order. `update(params, grads, lr, step)` applies one
-    /// optimiser or sampler step. Returns the mean training loss (mean NLL per example).
-    pub fn epoch(
+    /// One pass over `train` in a fresh random order: for each mini-batch, the gradient of the
+    /// mean loss, clipping, the schedule's learning rate, `rule`'s update, then `after_update`
+    /// (which may keep the weights as a sample). Returns the mean training loss (mean NLL per
+    /// example). Called only by [`driver::train`].
+    pub(crate) fn epoch(
         &mut self,
         train: &Dataset,
         epoch: usize,
         cancel: &AtomicBool,
-        mut update: impl FnMut(&mut [f32], &[f32], f32, usize),
+        rule: &mut dyn driver::StepRule,
+        after_update: &mut dyn FnMut(&mut Trainer),
     ) -> Result<f64, RunError> {
         self.batcher.shuffle(&mut self.batch_rng);
         let mut loss_sum = 0.0;
@@ -204,10 +208,11 @@ impl Trainer {
                 self.steps_per_epoch,
                 self.total_steps,
             ) as f32;
-            update(&mut self.params, &self.grads, lr, self.step);
+            rule.update(&mut self.params, &self.grads, lr, self.step);
             self.step += 1;
             loss_sum += loss * n as f64;
             rows += n;
+            after_update(self);
         }
         Ok(loss_sum / rows.max(1) as f64)
     }
