@@ -278,7 +278,8 @@ impl Evaluator {
         }
     }
 
-    /// Metric rows of the validation and test predictives at (epoch, step).
+    /// Metric rows of the validation and test predictives at (epoch, step), each with the number
+    /// of samples its predictive holds.
     pub fn metric_rows(&self, epoch: usize, step: usize) -> Vec<MetricRow> {
         let mut rows = Vec::new();
         for (split, p) in [("valid", &self.valid), ("test", &self.test)] {
@@ -287,6 +288,7 @@ impl Evaluator {
                     rows.push(MetricRow {
                         epoch: epoch as i64,
                         step: step as i64,
+                        samples: p.n_samples() as i64,
                         split: split.to_string(),
                         metric: metric.to_string(),
                         value,
@@ -354,11 +356,12 @@ fn prediction_row(
     }
 }
 
-/// A training-loss metric row.
+/// A training-loss metric row (the loss of one weight vector: `samples` = 1).
 pub fn train_loss_row(epoch: usize, step: usize, loss: f64) -> MetricRow {
     MetricRow {
         epoch: epoch as i64,
         step: step as i64,
+        samples: 1,
         split: "train".into(),
         metric: "loss".into(),
         value: loss,

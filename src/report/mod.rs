@@ -559,6 +559,7 @@ mod tests {
             MetricRow {
                 epoch,
                 step: 10 * epoch,
+                samples: 1,
                 split: split.into(),
                 metric: name.into(),
                 value,

@@ -417,6 +417,11 @@ fn default_seeds() -> Value {
 }
 
 /// Everything one run needs; its JSON is the `config` column and hashes to the run id.
+///
+/// The run id must not change when a later version adds a configuration field at its default
+/// (stored results would be orphaned): every field added after results format 1 is skipped
+/// when serialised at its default (`skip_serializing_if`), so the JSON of an old configuration
+/// is unchanged. `run_ids_of_shipped_experiments_are_pinned` (tests/it) guards this.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RunConfig {
     pub experiment: String,

@@ -149,6 +149,10 @@ pub(super) fn metrics_df<'a>(
             rows.iter().map(|r| r.1.step).collect::<Vec<i64>>(),
         ),
         Column::new(
+            "samples".into(),
+            rows.iter().map(|r| r.1.samples).collect::<Vec<i64>>(),
+        ),
+        Column::new(
             "split".into(),
             rows.iter()
                 .map(|r| r.1.split.as_str())
@@ -287,6 +291,11 @@ pub(super) fn metrics_from_df(
         ))
     })()
     .map_err(pl_err(path))?;
+    // Results format 1 has no `samples` column: every value scored one model.
+    let samples = match df.column("samples") {
+        Ok(c) => Some(c.i64().map_err(pl_err(path))?),
+        Err(_) => None,
+    };
     (0..df.height())
         .map(|i| {
             Ok((
@@ -294,6 +303,10 @@ pub(super) fn metrics_from_df(
                 MetricRow {
                     epoch: required(epoch.get(i), path, "epoch", i)?,
                     step: required(step.get(i), path, "step", i)?,
+                    samples: match samples {
+                        Some(s) => required(s.get(i), path, "samples", i)?,
+                        None => 1,
+                    },
                     split: required(split.get(i), path, "split", i)?.to_string(),
                     metric: required(metric.get(i), path, "metric", i)?.to_string(),
                     value: required(value.get(i), path, "value", i)?,

@@ -70,11 +70,16 @@ pub struct RunRecord {
     pub config: String,
 }
 
-/// One row of `metrics.parquet` (without its `run_id`).
+/// One row of `metrics.parquet` (without its `run_id`): `run_id, epoch, step, samples, split,
+/// metric, value`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct MetricRow {
     pub epoch: i64,
     pub step: i64,
+    /// Weight samples, ensemble members or stochastic passes folded into the predictive this
+    /// value scores: 1 for a point estimate (and for training losses). Results format 2; files
+    /// of format 1 lack the column and read as 1.
+    pub samples: i64,
     /// `train`, `valid` or `test`.
     pub split: String,
     pub metric: String,
@@ -128,7 +133,7 @@ pub struct Results {
 /// Version of the results contract (file layout, columns, types). Bump it on any change a reader
 /// could notice; readers refuse nothing yet, `manifest.json` records it. (Parts are not part of
 /// the contract: their layout may change without a bump, and parts of older layouts are read.)
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// Merged file names inside `results/<experiment>/`.
 pub const RUNS_FILE: &str = "runs.parquet";

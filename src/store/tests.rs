@@ -30,6 +30,7 @@ fn output(run_id: &str, method: &str, seed: u32, ok: bool) -> RunOutput {
                 MetricRow {
                     epoch,
                     step: 10 * epoch,
+                    samples: 1,
                     split: "train".into(),
                     metric: "loss".into(),
                     value: 1.0 / (epoch as f64 + 1.0) + seed as f64,
@@ -37,6 +38,7 @@ fn output(run_id: &str, method: &str, seed: u32, ok: bool) -> RunOutput {
                 MetricRow {
                     epoch,
                     step: 10 * epoch,
+                    samples: 1 + epoch,
                     split: "test".into(),
                     metric: "rmse".into(),
                     value: 0.5 + 0.25 * epoch as f64,
@@ -441,4 +443,29 @@ fn finished_outputs_read_metrics_back_from_merged_files_and_parts() {
     );
     let only_b = finished_outputs(&tmp.0, |id| id == "b2").unwrap();
     assert_eq!(only_b.keys().collect::<Vec<_>>(), ["b2"]);
+}
+
+#[test]
+fn metrics_of_results_format_1_read_with_one_sample() {
+    let tmp = TempDir::new("format1");
+    let out = output("r1", "sgd", 0, true);
+    write_part(&tmp.0, &out).unwrap();
+    merge(&tmp.0).unwrap();
+    // The same metrics written without the `samples` column, as format 1 wrote them.
+    let path = tmp.0.join(METRICS_FILE);
+    let mut df = frames::metrics_df(out.metrics.iter().map(|m| ("r1", m))).unwrap();
+    df.drop_in_place("samples").unwrap();
+    fs::write(
+        &path,
+        frames::encode(&mut df, frames::Encoding::Merged, None, &path).unwrap(),
+    )
+    .unwrap();
+    let loaded = load(&tmp.0).unwrap();
+    assert_eq!(loaded.metrics.len(), out.metrics.len());
+    assert!(loaded.metrics.iter().all(|(_, m)| m.samples == 1));
+    let with_column = out.metrics.iter().map(|m| m.samples).collect::<Vec<_>>();
+    assert!(
+        with_column.iter().any(|&s| s > 1),
+        "the test data has other counts"
+    );
 }

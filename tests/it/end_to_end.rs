@@ -51,7 +51,9 @@ fn quickstart_writes_the_results_contract_and_a_report() {
     );
     assert_eq!(
         columns(&results.join("metrics.parquet")),
-        ["run_id", "epoch", "step", "split", "metric", "value"]
+        [
+            "run_id", "epoch", "step", "samples", "split", "metric", "value"
+        ]
     );
     let prediction_columns = columns(&results.join("predictions.parquet"));
     for c in ["run_id", "split", "index", "target", "mean", "std"] {

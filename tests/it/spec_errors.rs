@@ -116,3 +116,41 @@ fn run_ids_are_stable_and_ignore_plan_order() {
         assert_eq!(x.run_id == y.run_id, x.config.method == "sgd");
     }
 }
+
+/// Run ids are the results' keys: `--resume` and shards find finished runs by them. Two ids of
+/// shipped experiments are pinned, so a change of the configuration's serialised form (a new
+/// field that is not skipped at its default, a renamed key) fails here instead of silently
+/// orphaning every stored result.
+#[test]
+fn run_ids_of_shipped_experiments_are_pinned() {
+    let id = |name: &str, method: &str, variant: &str| {
+        let (_, text) = bayeslab::cli::SHIPPED
+            .iter()
+            .find(|(n, _)| *n == name)
+            .unwrap();
+        let e = spec::parse(name, text, &[]).unwrap();
+        e.runs
+            .iter()
+            .find(|r| {
+                r.config.method == method
+                    && r.config.variant == variant
+                    && r.config.seed == 0
+                    && r.config.split == 0
+            })
+            .unwrap()
+            .run_id
+            .clone()
+    };
+    let quickstart = id("quickstart", "adam", "default");
+    let uci = id("uci_point", "sgd", &first_variant("uci_point"));
+    assert_eq!(quickstart, "adf49187bf871ae8");
+    assert_eq!(uci, "65ca43bd3e8bc7b7");
+}
+
+fn first_variant(name: &str) -> String {
+    let (_, text) = bayeslab::cli::SHIPPED
+        .iter()
+        .find(|(n, _)| *n == name)
+        .unwrap();
+    spec::parse(name, text, &[]).unwrap().variants[0].clone()
+}
