@@ -4,8 +4,9 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use super::{ReportOptions, Spread, comparable_variants, pooled_variant};
+use super::{comparable_variants, pooled_variant};
 use crate::metrics::higher_is_better;
+use crate::spec::report::{ReportOptions, Spread};
 use crate::spec::tune::TUNED_PREFIX;
 use crate::store::{Results, RunStatus};
 

@@ -8,6 +8,7 @@
 
 pub mod benchmark;
 pub mod overrides;
+pub mod report;
 pub mod tune;
 
 use std::collections::BTreeSet;
@@ -21,8 +22,8 @@ use crate::data::{SplitConfig, Task};
 use crate::error::SpecError;
 use crate::nn::{Activation, HeadKind, Init};
 use crate::optim::{OptimizerConfig, Schedule};
-use crate::report::ReportOptions;
 use crate::rng::derive_seed;
+use report::ReportOptions;
 
 /// The shipped quickstart experiment, embedded so `bayeslab run` works with no file at hand.
 pub const QUICKSTART: &str = include_str!("../../experiments/quickstart.toml");
