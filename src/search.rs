@@ -47,18 +47,18 @@ pub fn planned_epochs(experiment: &Experiment, tune: &TuneSpec) -> u64 {
     epochs * searches * (tune.budget as u64 + finals)
 }
 
-/// The final value of `split.metric` in a run's output (its value at the run's last epoch).
+/// The final value of `split.metric` in a run's output ([`crate::metrics::final_value`]: its
+/// value at the run's last (epoch, step)); None if the run failed or the value is not finite.
 pub fn final_value(output: &RunOutput, split: &str, metric: &str) -> Option<f64> {
     if output.record.status != RunStatus::Ok {
         return None;
     }
-    output
+    let rows = output
         .metrics
         .iter()
         .filter(|m| m.split == split && m.metric == metric)
-        .max_by_key(|m| m.epoch)
-        .map(|m| m.value)
-        .filter(|v| v.is_finite())
+        .map(|m| (m.epoch, m.step, m.value));
+    crate::metrics::final_value(rows).filter(|v| v.is_finite())
 }
 
 /// Runs every search of the section; returns the trials of all searches (ordered by strategy,

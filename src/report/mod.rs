@@ -740,6 +740,41 @@ data=b & sgd & 10.00 $\\pm$ 0.00 & 1 \\\\
     }
 
     #[test]
+    fn table_curves_and_search_objective_agree_on_the_final_value() {
+        // The last epoch holds two evaluations, the later step stored first: the final value is
+        // the one at (2, 25), for the table, the curve's last point and a trial's objective.
+        let mut r = Results::default();
+        r.runs.push(run("a", "adam", "default", 0, true));
+        for (epoch, step, value) in [(1, 10, 4.0), (2, 25, 1.0), (2, 20, 2.0)] {
+            let row = MetricRow {
+                epoch,
+                step,
+                split: "valid".into(),
+                metric: "rmse".into(),
+                value,
+            };
+            r.metrics.push(("a".into(), row));
+        }
+        let o = ReportOptions {
+            metrics: vec!["valid.rmse".into()],
+            ..ReportOptions::default()
+        };
+        assert_eq!(table::table(&r, &o).rows[0].cells[0].unwrap().mean, 1.0);
+        let panels = plots::learning_curves(&r, &["valid.rmse".into()]);
+        let points = &panels[0].curves[0].points;
+        assert_eq!((points[1].epoch, points[1].mean), (2, 1.0));
+        let output = store::RunOutput {
+            record: r.runs[0].clone(),
+            metrics: r.metrics.iter().map(|(_, m)| m.clone()).collect(),
+            predictions: Vec::new(),
+        };
+        assert_eq!(
+            crate::search::final_value(&output, "valid", "rmse"),
+            Some(1.0)
+        );
+    }
+
+    #[test]
     fn learning_curve_points_are_mean_and_std_over_runs() {
         let panels =
             plots::learning_curves(&synthetic(), &["train.loss".into(), "test.rmse".into()]);
