@@ -1,5 +1,5 @@
 //! Runs an experiment's `[tune]` section: one independent search per (strategy, repeat), the
-//! searches in parallel; within a search, ask the [`Tuner`] for `batch` points, run them as
+//! searches in parallel; within a search, ask the [`SearchState`] for `batch` points, run them as
 //! trials, tell it their validation objective, until the budget is spent; then re-run the best
 //! configuration over every seed and split.
 //!
@@ -28,7 +28,7 @@ use crate::spec::{Experiment, RunSpec};
 use crate::store;
 use crate::store::{RunOutput, RunStatus, TrialRow};
 use crate::tune::functions::TestFunction;
-use crate::tune::{Direction, StrategyConfig, TrialSource, Tuner, WarmTrial};
+use crate::tune::{Direction, SearchState, StrategyConfig, TrialSource, WarmTrial};
 
 /// Training epochs a search will run, for the progress bar.
 pub fn planned_epochs(experiment: &Experiment, tune: &TuneSpec) -> u64 {
@@ -81,7 +81,7 @@ pub(crate) fn run_searches(tune: &TuneSpec, executor: &Executor) -> Result<Vec<T
 }
 
 /// The finished trials of `method` stored in an earlier results directory, as (values,
-/// objective) pairs for [`Tuner::warm_start`].
+/// objective) pairs for [`SearchState::warm_start`].
 pub fn earlier_trials(dir: &std::path::Path, method: &str) -> Result<Vec<WarmTrial>> {
     let mut out = Vec::new();
     for row in store::load_trials(dir)? {
@@ -131,7 +131,7 @@ fn one_search(
     repeat: usize,
     executor: &Executor,
 ) -> Result<Vec<TrialRow>> {
-    let mut tuner = Tuner::new(
+    let mut tuner = SearchState::new(
         tune.space.clone(),
         strategy.clone(),
         tune.direction,
@@ -252,7 +252,7 @@ fn benchmark_search(
     repeat: usize,
     budget: usize,
 ) -> Vec<TrialRow> {
-    let mut tuner = Tuner::new(
+    let mut tuner = SearchState::new(
         function.space(),
         strategy.clone(),
         Direction::Minimize,

@@ -2,9 +2,9 @@
 //! a search. It is drawn for every search by strategy `bo` over a 1-D or 2-D box: a test function
 //! of a `[benchmark]`, or a `[tune]` space whose parameters are all `uniform`, `log_uniform` or
 //! `int` (any number of `fixed` ones besides) with one or two of them. Repeat 0 is replayed: a
-//! [`Tuner`] with the spec's `bo` settings is warm-started with the first k stored trials, for
-//! k = the initial design size, half-way to the last trial and the last trial, and
-//! [`Tuner::surrogate`] is evaluated on a grid. The model is refitted on the first k trials
+//! [`SearchState`] with the spec's `bo` settings is warm-started with the first k stored trials,
+//! for k = the initial design size, half-way to the last trial and the last trial, and
+//! [`SearchState::surrogate`] is evaluated on a grid. The model is refitted on the first k trials
 //! (warm-started trials count as design points), so it is the search's model up to the
 //! hyperparameter fit's warm start, not a record of it.
 //!
@@ -24,8 +24,8 @@ use super::plots::{FONT, draw_err, png_and_svg};
 use super::search::SearchSetup;
 use crate::error::Error;
 use crate::store::TrialRow;
+use crate::tune::ask_tell::{BoConfig, Direction, SearchState, StrategyConfig, WarmTrial};
 use crate::tune::functions::TestFunction;
-use crate::tune::optimizer::{BoConfig, Direction, StrategyConfig, Tuner, WarmTrial};
 use crate::tune::space::{ParamSpec, SearchSpace};
 
 /// Grid points of a 1-D view.
@@ -247,15 +247,15 @@ fn replay(
     let grid = unit_grid(dim);
     let mut snapshots = Vec::with_capacity(ks.len());
     for k in ks {
-        let mut tuner = Tuner::new(
+        let mut search = SearchState::new(
             space.clone(),
             StrategyConfig::Bo(cfg.clone()),
             direction,
             1,
             0,
         );
-        tuner.warm_start(&points[..k]).ok()?;
-        let values = tuner.surrogate(&grid)?;
+        search.warm_start(&points[..k]).ok()?;
+        let values = search.surrogate(&grid)?;
         snapshots.push(Snapshot {
             k,
             points: drawn[..k].to_vec(),

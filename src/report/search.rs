@@ -10,8 +10,8 @@ use std::fmt::Write as _;
 
 use super::table::{column_decimals, csv_field, md_escape, md_escape_text};
 use crate::store::TrialRow;
+use crate::tune::ask_tell::{BoConfig, StrategyConfig};
 use crate::tune::functions::TestFunction;
-use crate::tune::optimizer::{BoConfig, StrategyConfig};
 use crate::tune::space::{ParamSpec, SearchSpace};
 
 /// Simple regret below this is drawn and tabulated at this value, so a search that hits f*
