@@ -1,7 +1,8 @@
 //! Reports: tables (Markdown, LaTeX booktabs, CSV) and plots (PNG and SVG) from merged results.
 //!
-//! Owns the presentation of results only: it reads `results/<name>/` (merged Parquet and
-//! `spec.toml`) and writes `reports/<name>/`; it never runs or re-scores anything. Everything is a
+//! Owns the presentation of results only: it reads `results/<name>/` (merged Parquet,
+//! `spec.toml` and, after a search, the run's plan of it `search.json`) and writes
+//! `reports/<name>/`; it never runs or re-scores anything. Everything is a
 //! function of in-memory [`Results`] ([`table::table`], [`plots::learning_curves`], ...), with
 //! [`write_report`] a thin wrapper that reads and writes files. Output is deterministic: the same
 //! results give the same bytes.
@@ -18,6 +19,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, SpecError};
 use crate::spec::report::ReportOptions;
 use crate::spec::tune::{TRIAL_PREFIX, TUNED_PREFIX};
+use crate::spec::{SEARCH_PLAN_FILE, SearchPlan};
 use crate::store::{self, Results, RunStatus, TrialRow};
 
 pub use plots::{BandPanel, Curve, CurvePanel, CurvePoint};
@@ -67,7 +69,8 @@ pub struct ReportMeta {
     pub variant_order: Vec<String>,
     /// The command that regenerates the report, shown in its README.
     pub command: String,
-    /// The spec's `[tune]` or `[benchmark]` settings; None for an experiment without a search.
+    /// The run's plan of its `[tune]` or `[benchmark]` search (`search.json`); None for an
+    /// experiment without a search.
     pub search: Option<SearchSetup>,
 }
 
@@ -83,14 +86,38 @@ pub struct ReportSummary {
     pub skipped: Vec<String>,
 }
 
-/// Reads `spec.toml` of a results directory: `name`, `description` and the `[report]` table.
-/// Without a spec, the name is the directory's and the options are the defaults.
+/// Reads the search plan (`search.json`) of a results directory; None when there is none.
+fn read_search_plan(results_dir: &Path) -> Result<Option<SearchPlan>, Error> {
+    let path = results_dir.join(SEARCH_PLAN_FILE);
+    match fs::read_to_string(&path) {
+        Ok(text) => SearchPlan::from_json(&text).map(Some).map_err(|e| {
+            Error::Report(format!(
+                "{}: not a search plan: {e}; run the experiment again to rewrite it",
+                path.display()
+            ))
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::Report(format!(
+            "{}: cannot read: {e}",
+            path.display()
+        ))),
+    }
+}
+
+/// Reads `spec.toml` of a results directory (`name`, `description`, the `[report]` table, the
+/// method and variant order) and the run's search plan `search.json`. Without a spec, the name is
+/// the directory's and the options are the defaults.
+///
+/// The search settings come from the plan only, never from the spec's `[tune]` or `[benchmark]`
+/// section: a spec with such a section but no plan beside it (results written before runs
+/// recorded the plan) is an error that says how to write the plan.
 pub fn read_meta(results_dir: &Path) -> Result<ReportMeta, Error> {
     let dir_name = results_dir
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "results".into());
     let command = format!("bayeslab report results/{dir_name}");
+    let plan = read_search_plan(results_dir)?;
     let path = results_dir.join("spec.toml");
     let file = path.display().to_string();
     let text = match fs::read_to_string(&path) {
@@ -103,7 +130,7 @@ pub fn read_meta(results_dir: &Path) -> Result<ReportMeta, Error> {
                 method_order: Vec::new(),
                 variant_order: Vec::new(),
                 command,
-                search: None,
+                search: plan.as_ref().map(SearchSetup::from_plan),
             });
         }
         Err(e) => return Err(Error::Report(format!("{file}: cannot read: {e}"))),
@@ -135,7 +162,16 @@ pub fn read_meta(results_dir: &Path) -> Result<ReportMeta, Error> {
             .collect(),
         _ => Vec::new(),
     };
-    let search = SearchSetup::from_spec(&spec);
+    let search = match &plan {
+        Some(plan) => Some(SearchSetup::from_plan(plan)),
+        None => match ["tune", "benchmark"]
+            .into_iter()
+            .find(|k| spec.contains_key(*k))
+        {
+            Some(section) => return Err(missing_plan(results_dir, section)),
+            None => None,
+        },
+    };
     let mut variant_order = if spec.contains_key("benchmark") {
         Vec::new()
     } else {
@@ -156,11 +192,24 @@ pub fn read_meta(results_dir: &Path) -> Result<ReportMeta, Error> {
     })
 }
 
-/// Reads results_dir (merged parquet, `trials.parquet` if any, and spec.toml, whose `[report]`
-/// table, if any, is [`ReportOptions`], and whose `name`/`description` titles the report) and
-/// writes out_dir/{README.md, table.md, table.tex, table.csv, learning_curves.png/svg,
-/// uncertainty_1d.png/svg}, plus search.md, search.csv and search_convergence.png/svg when the
-/// experiment searched. A benchmark (trials, no runs) gets only the search part.
+/// The error for results of a search without its plan: which file is missing and how to write it.
+fn missing_plan(results_dir: &Path, section: &str) -> Error {
+    Error::Report(format!(
+        "{}: spec.toml has a [{section}] section but there is no {SEARCH_PLAN_FILE} beside it \
+         (these results were written before runs recorded their search plan, and the report \
+         reads the search from that file); run the experiment again to write it, e.g. \
+         `bayeslab run <experiment file> --resume`, which reads finished runs back from parts/ \
+         instead of training them again",
+        results_dir.display()
+    ))
+}
+
+/// Reads results_dir (merged parquet, `trials.parquet` and `search.json` if any, and spec.toml,
+/// whose `[report]` table, if any, is [`ReportOptions`], and whose `name`/`description` titles
+/// the report) and writes out_dir/{README.md, table.md, table.tex, table.csv,
+/// learning_curves.png/svg, uncertainty_1d.png/svg}, plus search.md, search.csv and
+/// search_convergence.png/svg when the experiment searched. A benchmark (trials, no runs) gets
+/// only the search part.
 pub fn write_report(results_dir: &Path, out_dir: &Path) -> Result<ReportSummary, Error> {
     let meta = read_meta(results_dir)?;
     let results = store::load(results_dir)?;
@@ -1190,14 +1239,23 @@ data=b & sgd & 10.00 $\\pm$ 0.00 & 1 \\\\
         }
         store::write_trials(&results_dir, &trials).unwrap();
         store::merge(&results_dir).unwrap();
-        fs::write(
-            results_dir.join("spec.toml"),
-            "name = \"bench\"\ndescription = \"Branin: random vs bo\"\n[benchmark]\n\
-             functions = [\"branin\"]\nbudget = 30\nrepeats = 4\ncheckpoints = [10]\n\
-             [[benchmark.strategies]]\nkind = \"random\"\n[[benchmark.strategies]]\nkind = \"bo\"\n",
-        )
-        .unwrap();
+        let spec = "name = \"bench\"\ndescription = \"Branin: random vs bo\"\n[benchmark]\n\
+                    functions = [\"branin\"]\nbudget = 30\nrepeats = 4\ncheckpoints = [10]\n\
+                    [[benchmark.strategies]]\nkind = \"random\"\n\
+                    [[benchmark.strategies]]\nkind = \"bo\"\n";
+        fs::write(results_dir.join("spec.toml"), spec).unwrap();
         let out_dir = tmp.0.join("reports").join("bench");
+        // Results of a search without the run's plan of it: refused, with the way out.
+        let err = write_report(&results_dir, &out_dir)
+            .unwrap_err()
+            .to_string();
+        for needle in ["[benchmark]", "no search.json", "--resume"] {
+            assert!(err.contains(needle), "missing {needle:?} in {err}");
+        }
+        // What the run writes beside spec.toml.
+        let experiment = crate::spec::parse("bench.toml", spec, &[]).unwrap();
+        let plan = SearchPlan::of(&experiment).unwrap();
+        fs::write(results_dir.join(SEARCH_PLAN_FILE), plan.to_json()).unwrap();
         let summary = write_report(&results_dir, &out_dir).unwrap();
         assert_eq!((summary.runs_ok, summary.runs_failed), (0, 0));
         for f in ["README.md", "search.md", "search.csv"] {

@@ -9,6 +9,7 @@
 pub mod benchmark;
 pub mod overrides;
 pub mod report;
+pub mod search_plan;
 pub mod tune;
 
 use std::collections::BTreeSet;
@@ -24,6 +25,8 @@ use crate::nn::{Activation, HeadKind, Init};
 use crate::optim::{OptimizerConfig, Schedule};
 use crate::rng::derive_seed;
 use report::ReportOptions;
+
+pub use search_plan::{SEARCH_PLAN_FILE, SearchPlan};
 
 /// The shipped quickstart experiment, embedded so `bayeslab run` works with no file at hand.
 pub const QUICKSTART: &str = include_str!("../../experiments/quickstart.toml");
