@@ -202,6 +202,12 @@ pub fn run(
 
     let started = SystemTime::now();
     write_text(&results.join("spec.toml"), &experiment.resolved_toml)?;
+    if let Some(plan) = crate::spec::SearchPlan::of(experiment) {
+        write_text(
+            &results.join(crate::spec::SEARCH_PLAN_FILE),
+            &plan.to_json(),
+        )?;
+    }
 
     let jobs = options.jobs.max(1);
     // One BLAS thread per run when runs share the cores; a lone run may use them all.
@@ -283,6 +289,12 @@ fn run_benchmark(
 ) -> Result<BatchSummary> {
     let started = SystemTime::now();
     write_text(&results.join("spec.toml"), &experiment.resolved_toml)?;
+    if let Some(plan) = crate::spec::SearchPlan::of(experiment) {
+        write_text(
+            &results.join(crate::spec::SEARCH_PLAN_FILE),
+            &plan.to_json(),
+        )?;
+    }
     let searches = benchmark.functions.len() * benchmark.strategies.len() * benchmark.repeats;
     let bar = progress_bar(options.progress, searches as u64);
     let jobs = options.jobs.max(1);

@@ -1,5 +1,5 @@
 //! Runs an experiment's `[tune]` section: one independent search per (strategy, repeat), the
-//! searches in parallel; within a search, ask the [`Tuner`] for `batch` points, run them as
+//! searches in parallel; within a search, ask the [`SearchState`] for `batch` points, run them as
 //! trials, tell it their validation objective, until the budget is spent; then re-run the best
 //! configuration over every seed and split.
 //!
@@ -27,7 +27,7 @@ use crate::spec::{Experiment, RunSpec};
 use crate::store;
 use crate::store::{RunOutput, RunStatus, TrialRow};
 use crate::tune::functions::TestFunction;
-use crate::tune::{Direction, StrategyConfig, TrialSource, Tuner, WarmTrial};
+use crate::tune::{Direction, SearchState, StrategyConfig, TrialSource, WarmTrial};
 use crate::worker::{Outcome, Worker};
 
 /// Training epochs a search will run, for the progress bar.
@@ -47,18 +47,18 @@ pub fn planned_epochs(experiment: &Experiment, tune: &TuneSpec) -> u64 {
     epochs * searches * (tune.budget as u64 + finals)
 }
 
-/// The final value of `split.metric` in a run's output (its value at the run's last epoch).
+/// The final value of `split.metric` in a run's output ([`crate::metrics::final_value`]: its
+/// value at the run's last (epoch, step)); None if the run failed or the value is not finite.
 pub fn final_value(output: &RunOutput, split: &str, metric: &str) -> Option<f64> {
     if output.record.status != RunStatus::Ok {
         return None;
     }
-    output
+    let rows = output
         .metrics
         .iter()
         .filter(|m| m.split == split && m.metric == metric)
-        .max_by_key(|m| m.epoch)
-        .map(|m| m.value)
-        .filter(|v| v.is_finite())
+        .map(|m| (m.epoch, m.step, m.value));
+    crate::metrics::final_value(rows).filter(|v| v.is_finite())
 }
 
 /// Runs every search of the section; returns the trials of all searches (ordered by strategy,
@@ -81,7 +81,7 @@ pub(crate) fn run_searches(tune: &TuneSpec, worker: &Worker) -> Result<Vec<Trial
 }
 
 /// The finished trials of `method` stored in an earlier results directory, as (values,
-/// objective) pairs for [`Tuner::warm_start`].
+/// objective) pairs for [`SearchState::warm_start`].
 pub fn earlier_trials(dir: &std::path::Path, method: &str) -> Result<Vec<WarmTrial>> {
     let mut out = Vec::new();
     for row in store::load_trials(dir)? {
@@ -131,7 +131,7 @@ fn one_search(
     repeat: usize,
     worker: &Worker,
 ) -> Result<Vec<TrialRow>> {
-    let mut tuner = Tuner::new(
+    let mut tuner = SearchState::new(
         tune.space.clone(),
         strategy.clone(),
         tune.direction,
@@ -252,7 +252,7 @@ fn benchmark_search(
     repeat: usize,
     budget: usize,
 ) -> Vec<TrialRow> {
-    let mut tuner = Tuner::new(
+    let mut tuner = SearchState::new(
         function.space(),
         strategy.clone(),
         Direction::Minimize,

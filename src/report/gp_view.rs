@@ -2,11 +2,11 @@
 //! a search. It is drawn for every search by strategy `bo` over a 1-D or 2-D box: a test function
 //! of a `[benchmark]`, or a `[tune]` space whose parameters are all `uniform`, `log_uniform` or
 //! `int` (any number of `fixed` ones besides) with one or two of them. Repeat 0 is replayed: a
-//! [`Tuner`] with the spec's `bo` settings is warm-started with the first k stored trials, for
-//! k = the initial design size, half-way to the last trial and the last trial, and
-//! [`Tuner::surrogate`] is evaluated on a grid. The model is refitted on the first k trials
-//! (warm-started trials count as design points), so it is the search's model up to the
-//! hyperparameter fit's warm start, not a record of it.
+//! [`SearchState`] with the `bo` settings of the run's search plan is warm-started with the
+//! first k stored trials, for k = the initial design size, half-way to the last trial and the
+//! last trial, and [`SearchState::surrogate`] is evaluated on a grid. The model is refitted on
+//! the first k trials (warm-started trials count as design points), so it is the search's model
+//! up to the hyperparameter fit's warm start, not a record of it.
 //!
 //! One figure per problem (test function or tuned method), `gp_view_<problem>.png/.svg`: in 1-D
 //! one column per k with the GP mean, a ±2 std band, the evaluated points (and the true function
@@ -24,8 +24,8 @@ use super::plots::{FONT, draw_err, png_and_svg};
 use super::search::SearchSetup;
 use crate::error::Error;
 use crate::store::TrialRow;
+use crate::tune::ask_tell::{BoConfig, Direction, SearchState, StrategyConfig, WarmTrial};
 use crate::tune::functions::TestFunction;
-use crate::tune::optimizer::{BoConfig, Direction, StrategyConfig, Tuner, WarmTrial};
 use crate::tune::space::{ParamSpec, SearchSpace};
 
 /// Grid points of a 1-D view.
@@ -247,15 +247,15 @@ fn replay(
     let grid = unit_grid(dim);
     let mut snapshots = Vec::with_capacity(ks.len());
     for k in ks {
-        let mut tuner = Tuner::new(
+        let mut search = SearchState::new(
             space.clone(),
             StrategyConfig::Bo(cfg.clone()),
             direction,
             1,
             0,
         );
-        tuner.warm_start(&points[..k]).ok()?;
-        let values = tuner.surrogate(&grid)?;
+        search.warm_start(&points[..k]).ok()?;
+        let values = search.surrogate(&grid)?;
         snapshots.push(Snapshot {
             k,
             points: drawn[..k].to_vec(),
@@ -610,6 +610,8 @@ pub fn readme_section(views: &[GpView]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::spec::SearchPlan;
+    use crate::spec::search_plan::{BenchmarkPlan, TunePlan};
 
     fn trial(problem: &str, t: u32, x: &[f64], f: fn(&[f64]) -> f64) -> TrialRow {
         TrialRow {
@@ -648,11 +650,13 @@ mod tests {
     }
 
     fn setup() -> SearchSetup {
-        let spec: toml::Table = toml::from_str(
-            "[benchmark]\nfunctions = [\"branin\"]\nbudget = 8\nstrategies = [{ kind = \"bo\" }]",
-        )
-        .unwrap();
-        SearchSetup::from_spec(&spec).unwrap()
+        SearchSetup::from_plan(&SearchPlan::Benchmark(BenchmarkPlan {
+            functions: vec!["branin".into()],
+            strategies: vec![StrategyConfig::Bo(BoConfig::default())],
+            budget: 8,
+            repeats: 1,
+            checkpoints: vec![8],
+        }))
     }
 
     #[test]
@@ -693,14 +697,26 @@ mod tests {
         );
     }
 
-    /// A maximised `[tune]` search of `adam` with `space` (TOML lines of `[tune.space]`).
+    /// A maximised `[tune]` search of `adam` with `space` (TOML lines of `[tune.space]`, in the
+    /// order the run validates them: the table's).
     fn tune_setup(space: &str) -> SearchSetup {
-        let spec: toml::Table = toml::from_str(&format!(
-            "[tune]\nmethod = \"adam\"\nobjective = \"valid.gaussian_ll\"\nbudget = 8\n\
-             strategies = [{{ kind = \"bo\" }}]\n[tune.space]\n{space}"
-        ))
-        .unwrap();
-        SearchSetup::from_spec(&spec).unwrap()
+        let table: toml::Table = toml::from_str(space).unwrap();
+        let params = table
+            .into_iter()
+            .map(|(key, spec)| (key, spec.try_into::<ParamSpec>().unwrap()))
+            .collect();
+        SearchSetup::from_plan(&SearchPlan::Tune(TunePlan {
+            method: "adam".into(),
+            objective: "valid.gaussian_ll".into(),
+            direction: Direction::Maximize,
+            budget: 8,
+            strategies: vec![StrategyConfig::Bo(BoConfig::default())],
+            repeats: 1,
+            batch: 1,
+            final_runs: true,
+            warm_start: None,
+            space: SearchSpace { params },
+        }))
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Reports: tables (Markdown, LaTeX booktabs, CSV) and plots (PNG and SVG) from merged results.
 //!
-//! Owns the presentation of results only: it reads `results/<name>/` (merged Parquet and
-//! `spec.toml`) and writes `reports/<name>/`; it never runs or re-scores anything. Everything is a
+//! Owns the presentation of results only: it reads `results/<name>/` (merged Parquet,
+//! `spec.toml` and, after a search, the run's plan of it `search.json`) and writes
+//! `reports/<name>/`; it never runs or re-scores anything. Everything is a
 //! function of in-memory [`Results`] ([`table::table`], [`plots::learning_curves`], ...), with
 //! [`write_report`] a thin wrapper that reads and writes files. Output is deterministic: the same
 //! results give the same bytes.
@@ -16,7 +17,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, SpecError};
+use crate::spec::report::ReportOptions;
 use crate::spec::tune::{TRIAL_PREFIX, TUNED_PREFIX};
+use crate::spec::{SEARCH_PLAN_FILE, SearchPlan};
 use crate::store::{self, Results, RunStatus, TrialRow};
 
 pub use plots::{BandPanel, Curve, CurvePanel, CurvePoint};
@@ -24,10 +27,6 @@ pub use search::{
     ConvergencePanel, Quantiles, SearchKind, SearchSetup, SearchTable, convergence, search_table,
 };
 pub use table::{Cell, FailedRun, Row, Table};
-
-/// Plot names accepted in `[report] plots`.
-pub const PLOTS: [&str; 2] = ["learning_curves", "uncertainty_1d"];
-const SPLITS: [&str; 3] = ["train", "valid", "test"];
 
 /// The variant under which a run enters the main table and the learning curves: None for a
 /// search trial (`trial:<strategy>:<repeat>:<trial>`, shown in the search part instead),
@@ -55,100 +54,6 @@ pub fn comparable_variants(a: &str, b: &str) -> bool {
     a == b || (searched(a) && searched(b))
 }
 
-/// What the table's ± shows.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Spread {
-    /// Sample standard deviation, s = √(Σ(x − x̄)² / (n − 1)); 0 when n = 1.
-    #[default]
-    Std,
-    /// Standard error of the mean, s / √n.
-    Sem,
-}
-
-fn default_plots() -> Vec<String> {
-    vec!["learning_curves".to_string()]
-}
-
-/// The `[report]` table of a spec.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ReportOptions {
-    /// Table columns as `split.metric`, e.g. `test.rmse`; empty ⇒ every final metric of the test
-    /// split.
-    #[serde(default)]
-    pub metrics: Vec<String>,
-    #[serde(default)]
-    pub spread: Spread,
-    /// Plots to draw, from [`PLOTS`]; default `["learning_curves"]`.
-    #[serde(default = "default_plots")]
-    pub plots: Vec<String>,
-    /// `split.metric`s drawn as learning curves; empty ⇒ `train.loss` and the first table
-    /// column.
-    #[serde(default)]
-    pub curve_metrics: Vec<String>,
-}
-
-impl Default for ReportOptions {
-    fn default() -> Self {
-        Self {
-            metrics: Vec::new(),
-            spread: Spread::Std,
-            plots: default_plots(),
-            curve_metrics: Vec::new(),
-        }
-    }
-}
-
-fn check_split_metric(key: String, value: &str) -> Result<(), (String, String)> {
-    match value.split_once('.') {
-        Some((split, metric)) if SPLITS.contains(&split) && !metric.is_empty() => Ok(()),
-        _ => Err((
-            key,
-            format!(
-                "{value:?} is not `split.metric`: write e.g. \"test.rmse\", with split one of {}",
-                SPLITS.join(", ")
-            ),
-        )),
-    }
-}
-
-impl ReportOptions {
-    /// Checks plot names and `split.metric` keys. The error is (key path inside `[report]`,
-    /// message), e.g. (`plots[1]`, `unknown plot "foo"; allowed: learning_curves, uncertainty_1d`).
-    pub fn validate(&self) -> Result<(), (String, String)> {
-        for (i, plot) in self.plots.iter().enumerate() {
-            if !PLOTS.contains(&plot.as_str()) {
-                return Err((
-                    format!("plots[{i}]"),
-                    format!("unknown plot {plot:?}; allowed: {}", PLOTS.join(", ")),
-                ));
-            }
-        }
-        for (i, m) in self.metrics.iter().enumerate() {
-            check_split_metric(format!("metrics[{i}]"), m)?;
-        }
-        for (i, m) in self.curve_metrics.iter().enumerate() {
-            check_split_metric(format!("curve_metrics[{i}]"), m)?;
-        }
-        Ok(())
-    }
-
-    /// The learning-curve metrics: `curve_metrics`, or `train.loss` and the first table column.
-    pub fn resolved_curve_metrics(&self, table_metrics: &[String]) -> Vec<String> {
-        if !self.curve_metrics.is_empty() {
-            return self.curve_metrics.clone();
-        }
-        let mut out = vec!["train.loss".to_string()];
-        if let Some(first) = table_metrics.first()
-            && !out.contains(first)
-        {
-            out.push(first.clone());
-        }
-        out
-    }
-}
-
 /// Title, description and options of a report, read from `spec.toml`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ReportMeta {
@@ -164,7 +69,8 @@ pub struct ReportMeta {
     pub variant_order: Vec<String>,
     /// The command that regenerates the report, shown in its README.
     pub command: String,
-    /// The spec's `[tune]` or `[benchmark]` settings; None for an experiment without a search.
+    /// The run's plan of its `[tune]` or `[benchmark]` search (`search.json`); None for an
+    /// experiment without a search.
     pub search: Option<SearchSetup>,
 }
 
@@ -180,14 +86,38 @@ pub struct ReportSummary {
     pub skipped: Vec<String>,
 }
 
-/// Reads `spec.toml` of a results directory: `name`, `description` and the `[report]` table.
-/// Without a spec, the name is the directory's and the options are the defaults.
+/// Reads the search plan (`search.json`) of a results directory; None when there is none.
+fn read_search_plan(results_dir: &Path) -> Result<Option<SearchPlan>, Error> {
+    let path = results_dir.join(SEARCH_PLAN_FILE);
+    match fs::read_to_string(&path) {
+        Ok(text) => SearchPlan::from_json(&text).map(Some).map_err(|e| {
+            Error::Report(format!(
+                "{}: not a search plan: {e}; run the experiment again to rewrite it",
+                path.display()
+            ))
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::Report(format!(
+            "{}: cannot read: {e}",
+            path.display()
+        ))),
+    }
+}
+
+/// Reads `spec.toml` of a results directory (`name`, `description`, the `[report]` table, the
+/// method and variant order) and the run's search plan `search.json`. Without a spec, the name is
+/// the directory's and the options are the defaults.
+///
+/// The search settings come from the plan only, never from the spec's `[tune]` or `[benchmark]`
+/// section: a spec with such a section but no plan beside it (results written before runs
+/// recorded the plan) is an error that says how to write the plan.
 pub fn read_meta(results_dir: &Path) -> Result<ReportMeta, Error> {
     let dir_name = results_dir
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "results".into());
     let command = format!("bayeslab report results/{dir_name}");
+    let plan = read_search_plan(results_dir)?;
     let path = results_dir.join("spec.toml");
     let file = path.display().to_string();
     let text = match fs::read_to_string(&path) {
@@ -200,7 +130,7 @@ pub fn read_meta(results_dir: &Path) -> Result<ReportMeta, Error> {
                 method_order: Vec::new(),
                 variant_order: Vec::new(),
                 command,
-                search: None,
+                search: plan.as_ref().map(SearchSetup::from_plan),
             });
         }
         Err(e) => return Err(Error::Report(format!("{file}: cannot read: {e}"))),
@@ -232,7 +162,16 @@ pub fn read_meta(results_dir: &Path) -> Result<ReportMeta, Error> {
             .collect(),
         _ => Vec::new(),
     };
-    let search = SearchSetup::from_spec(&spec);
+    let search = match &plan {
+        Some(plan) => Some(SearchSetup::from_plan(plan)),
+        None => match ["tune", "benchmark"]
+            .into_iter()
+            .find(|k| spec.contains_key(*k))
+        {
+            Some(section) => return Err(missing_plan(results_dir, section)),
+            None => None,
+        },
+    };
     let mut variant_order = if spec.contains_key("benchmark") {
         Vec::new()
     } else {
@@ -253,11 +192,24 @@ pub fn read_meta(results_dir: &Path) -> Result<ReportMeta, Error> {
     })
 }
 
-/// Reads results_dir (merged parquet, `trials.parquet` if any, and spec.toml, whose `[report]`
-/// table, if any, is [`ReportOptions`], and whose `name`/`description` titles the report) and
-/// writes out_dir/{README.md, table.md, table.tex, table.csv, learning_curves.png/svg,
-/// uncertainty_1d.png/svg}, plus search.md, search.csv and search_convergence.png/svg when the
-/// experiment searched. A benchmark (trials, no runs) gets only the search part.
+/// The error for results of a search without its plan: which file is missing and how to write it.
+fn missing_plan(results_dir: &Path, section: &str) -> Error {
+    Error::Report(format!(
+        "{}: spec.toml has a [{section}] section but there is no {SEARCH_PLAN_FILE} beside it \
+         (these results were written before runs recorded their search plan, and the report \
+         reads the search from that file); run the experiment again to write it, e.g. \
+         `bayeslab run <experiment file> --resume`, which reads finished runs back from parts/ \
+         instead of training them again",
+        results_dir.display()
+    ))
+}
+
+/// Reads results_dir (merged parquet, `trials.parquet` and `search.json` if any, and spec.toml,
+/// whose `[report]` table, if any, is [`ReportOptions`], and whose `name`/`description` titles
+/// the report) and writes out_dir/{README.md, table.md, table.tex, table.csv,
+/// learning_curves.png/svg, uncertainty_1d.png/svg}, plus search.md, search.csv and
+/// search_convergence.png/svg when the experiment searched. A benchmark (trials, no runs) gets
+/// only the search part.
 pub fn write_report(results_dir: &Path, out_dir: &Path) -> Result<ReportSummary, Error> {
     let meta = read_meta(results_dir)?;
     let results = store::load(results_dir)?;
@@ -266,14 +218,7 @@ pub fn write_report(results_dir: &Path, out_dir: &Path) -> Result<ReportSummary,
 }
 
 fn write_text(path: &Path, text: &str, files: &mut Vec<PathBuf>) -> Result<(), Error> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = path.with_file_name(format!(".tmp-{name}"));
-    fs::write(&tmp, text)
-        .and_then(|()| fs::rename(&tmp, path))
-        .map_err(|e| Error::Report(format!("{}: cannot write: {e}", path.display())))?;
+    store::write_atomic(path, text.as_bytes())?;
     files.push(path.to_path_buf());
     Ok(())
 }
@@ -517,6 +462,7 @@ fn render_search(
 mod tests {
     use super::table::{latex_escape, render_csv, render_latex, render_markdown};
     use super::*;
+    use crate::spec::report::Spread;
     use crate::store::{MetricRow, PredictionRow, RunRecord, TrialRow};
 
     /// A fresh directory under the system temp dir, removed on drop.
@@ -837,23 +783,39 @@ data=b & sgd & 10.00 $\\pm$ 0.00 & 1 \\\\
     }
 
     #[test]
-    fn unknown_plot_and_malformed_metrics_are_refused() {
-        let mut o = ReportOptions::default();
-        assert_eq!(o.validate(), Ok(()));
-        o.plots = vec!["learning_curves".into(), "violin".into()];
-        let (key, msg) = o.validate().unwrap_err();
-        assert_eq!(key, "plots[1]");
-        assert!(msg.contains("learning_curves, uncertainty_1d"), "{msg}");
+    fn table_curves_and_search_objective_agree_on_the_final_value() {
+        // The last epoch holds two evaluations, the later step stored first: the final value is
+        // the one at (2, 25), for the table, the curve's last point and a trial's objective.
+        let mut r = Results::default();
+        r.runs.push(run("a", "adam", "default", 0, true));
+        for (epoch, step, value) in [(1, 10, 4.0), (2, 25, 1.0), (2, 20, 2.0)] {
+            let row = MetricRow {
+                epoch,
+                step,
+                samples: 1,
+                split: "valid".into(),
+                metric: "rmse".into(),
+                value,
+            };
+            r.metrics.push(("a".into(), row));
+        }
         let o = ReportOptions {
-            metrics: vec!["rmse".into()],
+            metrics: vec!["valid.rmse".into()],
             ..ReportOptions::default()
         };
-        assert_eq!(o.validate().unwrap_err().0, "metrics[0]");
-        let bad: Result<ReportOptions, _> = toml::from_str("plot = [\"x\"]");
-        assert!(bad.is_err(), "unknown keys are refused");
-        let parsed: ReportOptions = toml::from_str("spread = \"sem\"").unwrap();
-        assert_eq!(parsed.spread, Spread::Sem);
-        assert_eq!(parsed.plots, ["learning_curves"]);
+        assert_eq!(table::table(&r, &o).rows[0].cells[0].unwrap().mean, 1.0);
+        let panels = plots::learning_curves(&r, &["valid.rmse".into()]);
+        let points = &panels[0].curves[0].points;
+        assert_eq!((points[1].epoch, points[1].mean), (2, 1.0));
+        let output = store::RunOutput {
+            record: r.runs[0].clone(),
+            metrics: r.metrics.iter().map(|(_, m)| m.clone()).collect(),
+            predictions: Vec::new(),
+        };
+        assert_eq!(
+            crate::search::final_value(&output, "valid", "rmse"),
+            Some(1.0)
+        );
     }
 
     #[test]
@@ -1272,14 +1234,23 @@ data=b & sgd & 10.00 $\\pm$ 0.00 & 1 \\\\
         }
         store::write_trials(&results_dir, &trials).unwrap();
         store::merge(&results_dir).unwrap();
-        fs::write(
-            results_dir.join("spec.toml"),
-            "name = \"bench\"\ndescription = \"Branin: random vs bo\"\n[benchmark]\n\
-             functions = [\"branin\"]\nbudget = 30\nrepeats = 4\ncheckpoints = [10]\n\
-             [[benchmark.strategies]]\nkind = \"random\"\n[[benchmark.strategies]]\nkind = \"bo\"\n",
-        )
-        .unwrap();
+        let spec = "name = \"bench\"\ndescription = \"Branin: random vs bo\"\n[benchmark]\n\
+                    functions = [\"branin\"]\nbudget = 30\nrepeats = 4\ncheckpoints = [10]\n\
+                    [[benchmark.strategies]]\nkind = \"random\"\n\
+                    [[benchmark.strategies]]\nkind = \"bo\"\n";
+        fs::write(results_dir.join("spec.toml"), spec).unwrap();
         let out_dir = tmp.0.join("reports").join("bench");
+        // Results of a search without the run's plan of it: refused, with the way out.
+        let err = write_report(&results_dir, &out_dir)
+            .unwrap_err()
+            .to_string();
+        for needle in ["[benchmark]", "no search.json", "--resume"] {
+            assert!(err.contains(needle), "missing {needle:?} in {err}");
+        }
+        // What the run writes beside spec.toml.
+        let experiment = crate::spec::parse("bench.toml", spec, &[]).unwrap();
+        let plan = SearchPlan::of(&experiment).unwrap();
+        fs::write(results_dir.join(SEARCH_PLAN_FILE), plan.to_json()).unwrap();
         let summary = write_report(&results_dir, &out_dir).unwrap();
         assert_eq!((summary.runs_ok, summary.runs_failed), (0, 0));
         for f in ["README.md", "search.md", "search.csv"] {

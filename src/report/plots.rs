@@ -17,6 +17,7 @@ use super::pooled_variant;
 use super::search::{ConvergenceLine, ConvergencePanel, REGRET_FLOOR};
 use super::table::mean_std;
 use crate::error::Error;
+use crate::metrics::final_value;
 use crate::spec::tune::TUNED_PREFIX;
 use crate::store::{Results, RunStatus};
 
@@ -167,30 +168,29 @@ pub struct CurvePanel {
     pub curves: Vec<Curve>,
 }
 
-/// Epoch → (step, value) of one run's `split.metric`.
-type EpochValues = BTreeMap<i64, (i64, f64)>;
+/// Epoch → the rows (epoch, step, value) of one run's `split.metric` in that epoch.
+type EpochRows = BTreeMap<i64, Vec<(i64, i64, f64)>>;
 
 /// Learning-curve data for each `split.metric` that has values (panels without data are left
-/// out). A run's value at an epoch is its last row (largest step) in that epoch; each curve point
-/// is the mean and sample std over the ok runs of the group that have that epoch.
+/// out). A run's value at an epoch is the [`final_value`] of its rows in that epoch (the last
+/// step's); each curve point is the mean and sample std over the ok runs of the group that have
+/// that epoch.
 pub fn learning_curves(results: &Results, metrics: &[String]) -> Vec<CurvePanel> {
-    // run_id -> split.metric -> epoch -> (step, value)
-    let mut by_run: BTreeMap<&str, BTreeMap<String, EpochValues>> = BTreeMap::new();
+    // run_id -> split.metric -> epoch -> rows
+    let mut by_run: BTreeMap<&str, BTreeMap<String, EpochRows>> = BTreeMap::new();
     for (id, m) in &results.metrics {
         let key = format!("{}.{}", m.split, m.metric);
         if !metrics.contains(&key) {
             continue;
         }
-        let slot = by_run
+        by_run
             .entry(id)
             .or_default()
             .entry(key)
             .or_default()
             .entry(m.epoch)
-            .or_insert((m.step, m.value));
-        if m.step >= slot.0 {
-            *slot = (m.step, m.value);
-        }
+            .or_default()
+            .push((m.epoch, m.step, m.value));
     }
     let groups = groups(results);
     metrics
@@ -203,8 +203,10 @@ pub fn learning_curves(results: &Results, metrics: &[String]) -> Vec<CurvePanel>
                     let mut per_epoch: BTreeMap<i64, Vec<f64>> = BTreeMap::new();
                     for run in &g.runs {
                         let series = by_run.get(run.run_id.as_str()).and_then(|m| m.get(metric));
-                        for (&epoch, &(_, v)) in series.into_iter().flatten() {
-                            per_epoch.entry(epoch).or_default().push(v);
+                        for (&epoch, rows) in series.into_iter().flatten() {
+                            if let Some(v) = final_value(rows.iter().copied()) {
+                                per_epoch.entry(epoch).or_default().push(v);
+                            }
                         }
                     }
                     let points: Vec<CurvePoint> = per_epoch
@@ -956,16 +958,17 @@ pub(crate) fn write_png_svg(
         Error::Report(format!("{}: cannot write: {e}", path.display()))
     };
     let png = out_dir.join(format!("{stem}.png"));
-    // The bitmap encoder picks the format from the extension, so the temporary name keeps `.png`.
-    let png_tmp = out_dir.join(format!(".tmp-{stem}.png"));
+    // The bitmap encoder picks the format from the extension, so the temporary name (the
+    // store's, for one writer's naming everywhere) gets `.png` appended.
+    let mut png_tmp = crate::store::temporary_path(&png).into_os_string();
+    png_tmp.push(".png");
+    let png_tmp = PathBuf::from(png_tmp);
     draw(&png_tmp, None)?;
     fs::rename(&png_tmp, &png).map_err(|e| io(&png, e))?;
     let svg = out_dir.join(format!("{stem}.svg"));
     let mut text = String::new();
     draw(&svg, Some(&mut text))?;
-    let svg_tmp = out_dir.join(format!(".tmp-{stem}.svg"));
-    fs::write(&svg_tmp, text).map_err(|e| io(&svg_tmp, e))?;
-    fs::rename(&svg_tmp, &svg).map_err(|e| io(&svg, e))?;
+    crate::store::write_atomic(&svg, text.as_bytes())?;
     Ok(vec![png, svg])
 }
 

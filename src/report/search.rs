@@ -1,18 +1,19 @@
 //! The search part of a report: how the best objective of hyperparameter searches (`[tune]`) or
 //! of strategy benchmarks on test functions (`[benchmark]`) improves with the number of trials.
 //!
-//! Reads only `trials.parquet` rows ([`TrialRow`]) and the search settings of `spec.toml`
-//! ([`SearchSetup`]); it never re-runs a trial. Data are plain structs ([`convergence`],
-//! [`search_table`]) so they are testable without drawing; [`super::plots`] draws them.
+//! Reads only `trials.parquet` rows ([`TrialRow`]) and the search settings of the run's
+//! `search.json` ([`SearchSetup`] of a [`SearchPlan`]); it never re-runs a trial. Data are plain
+//! structs ([`convergence`], [`search_table`]) so they are testable without drawing;
+//! [`super::plots`] draws them.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use super::table::{column_decimals, csv_field, md_escape, md_escape_text};
+use crate::spec::SearchPlan;
 use crate::store::TrialRow;
 use crate::tune::functions::TestFunction;
-use crate::tune::optimizer::{BoConfig, StrategyConfig};
-use crate::tune::space::{ParamSpec, SearchSpace};
+use crate::tune::{BoConfig, Direction, SearchSpace};
 
 /// Simple regret below this is drawn and tabulated at this value, so a search that hits f*
 /// exactly stays on a log axis.
@@ -35,7 +36,8 @@ pub enum SearchKind {
     Benchmark,
 }
 
-/// The search settings of `spec.toml`, as the report needs them.
+/// The search settings the report needs, from the run's [`SearchPlan`] (or inferred from the
+/// trials when there is none).
 #[derive(Clone, Debug, PartialEq)]
 pub struct SearchSetup {
     pub kind: SearchKind,
@@ -46,106 +48,37 @@ pub struct SearchSetup {
     pub checkpoints: Vec<usize>,
     /// Strategy labels in spec order: the colours and the row order.
     pub strategies: Vec<String>,
-    /// The searched space of a `[tune]` section (None for benchmarks, without a spec, or if a
-    /// parameter does not parse), for the GP view.
+    /// The searched space of a `[tune]` section (None for benchmarks and without a plan), for
+    /// the GP view.
     pub space: Option<SearchSpace>,
-    /// The settings of the spec's first `bo` strategy (default without one), for the GP view.
+    /// The settings of the plan's first `bo` strategy (default without one), for the GP view.
     pub bo: BoConfig,
 }
 
-/// The `space` table of a `[tune]` section, in the table's key order as the run built it; None
-/// if a parameter does not parse (the run validated it, so only a hand-edited spec gets there).
-fn tune_space(section: &toml::Table) -> Option<SearchSpace> {
-    let params = section
-        .get("space")?
-        .as_table()?
-        .iter()
-        .map(|(key, v)| Some((key.clone(), v.clone().try_into::<ParamSpec>().ok()?)))
-        .collect::<Option<Vec<_>>>()?;
-    Some(SearchSpace { params })
-}
-
 impl SearchSetup {
-    /// Reads `[tune]` or `[benchmark]` of a spec table; None when it has neither. Only the keys
-    /// the report uses are read (the run already validated the section).
-    pub fn from_spec(spec: &toml::Table) -> Option<SearchSetup> {
-        let strategies = |section: &toml::Table| -> Vec<String> {
-            let default = vec!["bo".to_string()];
-            match section.get("strategies").and_then(|s| s.as_array()) {
-                Some(list) => list
-                    .iter()
-                    .filter_map(|s| s.get("kind").and_then(|k| k.as_str()).map(str::to_string))
-                    .collect(),
-                None => default,
+    /// The setup of a search as the run validated it.
+    pub fn from_plan(plan: &SearchPlan) -> SearchSetup {
+        let (kind, checkpoints, space) = match plan {
+            SearchPlan::Tune(tune) => (
+                SearchKind::Tune {
+                    objective: tune.objective.clone(),
+                    higher_is_better: tune.direction == Direction::Maximize,
+                },
+                tune_checkpoints(tune.budget),
+                Some(tune.space.clone()),
+            ),
+            SearchPlan::Benchmark(benchmark) => {
+                (SearchKind::Benchmark, benchmark.checkpoints.clone(), None)
             }
         };
-        let bo = |section: &toml::Table| -> BoConfig {
-            section
-                .get("strategies")
-                .and_then(|s| s.as_array())
-                .into_iter()
-                .flatten()
-                .find_map(|s| match s.clone().try_into::<StrategyConfig>() {
-                    Ok(StrategyConfig::Bo(cfg)) => Some(cfg),
-                    _ => None,
-                })
-                .unwrap_or_default()
-        };
-        let budget = |section: &toml::Table| {
-            section
-                .get("budget")
-                .and_then(|b| b.as_integer())
-                .map_or(0, |b| b.max(0) as usize)
-        };
-        if let Some(section) = spec.get("tune").and_then(|t| t.as_table()) {
-            let objective = section
-                .get("objective")
-                .and_then(|o| o.as_str())
-                .unwrap_or("objective")
-                .to_string();
-            let higher_is_better = match section.get("direction").and_then(|d| d.as_str()) {
-                Some("maximize") => true,
-                Some("minimize") => false,
-                _ => crate::metrics::higher_is_better(&objective),
-            };
-            let budget = budget(section);
-            return Some(SearchSetup {
-                kind: SearchKind::Tune {
-                    objective,
-                    higher_is_better,
-                },
-                budget,
-                checkpoints: tune_checkpoints(budget),
-                strategies: strategies(section),
-                space: tune_space(section),
-                bo: bo(section),
-            });
-        }
-        let section = spec.get("benchmark")?.as_table()?;
-        let budget = budget(section);
-        let mut checkpoints: Vec<usize> = section
-            .get("checkpoints")
-            .and_then(|c| c.as_array())
-            .map(|c| {
-                c.iter()
-                    .filter_map(|v| v.as_integer())
-                    .filter(|&v| v >= 1 && v as usize <= budget)
-                    .map(|v| v as usize)
-                    .collect()
-            })
-            .unwrap_or_default();
-        checkpoints.push(budget);
-        checkpoints.retain(|&c| c >= 1);
-        checkpoints.sort_unstable();
-        checkpoints.dedup();
-        Some(SearchSetup {
-            kind: SearchKind::Benchmark,
-            budget,
+        SearchSetup {
+            kind,
+            budget: plan.budget(),
             checkpoints,
-            strategies: strategies(section),
-            space: None,
-            bo: bo(section),
-        })
+            strategies: plan.strategy_labels(),
+            space,
+            bo: plan.bo().cloned().unwrap_or_default(),
+        }
     }
 
     /// Setup inferred from trials alone (no spec): maximise unless the trials look like a
@@ -933,6 +866,8 @@ pub fn render_search_csv(table: &SearchTable) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::spec::search_plan::{BenchmarkPlan, TunePlan};
+    use crate::tune::{ParamSpec, StrategyConfig};
 
     fn assert_close(got: f64, want: f64) {
         // Quantiles of a handful of O(1) values: rounding stays below 1e-12.
@@ -1152,12 +1087,18 @@ mod tests {
     }
 
     fn benchmark_setup() -> SearchSetup {
-        let spec: toml::Table = toml::from_str(
-            "[benchmark]\nfunctions = [\"branin\"]\nbudget = 2\ncheckpoints = [1]\n\
-             strategies = [{ kind = \"grid\" }, { kind = \"random\" }]\n",
-        )
-        .unwrap();
-        SearchSetup::from_spec(&spec).unwrap()
+        SearchSetup::from_plan(&SearchPlan::Benchmark(BenchmarkPlan {
+            functions: vec!["branin".into()],
+            strategies: vec![
+                StrategyConfig::Grid {
+                    points_per_dim: None,
+                },
+                StrategyConfig::Random,
+            ],
+            budget: 2,
+            repeats: 4,
+            checkpoints: vec![1, 2],
+        }))
     }
 
     #[test]
@@ -1204,51 +1145,63 @@ mod tests {
         assert!((q.median - 0.005).abs() < 1e-12, "{q:?}");
     }
 
+    /// A `[tune]` plan of `adam` by `valid.rmse` with the given direction and strategies.
+    fn tune_plan(
+        direction: Direction,
+        budget: usize,
+        strategies: Vec<StrategyConfig>,
+    ) -> SearchPlan {
+        let lr = ParamSpec::LogUniform {
+            low: 1e-4,
+            high: 0.1,
+        };
+        SearchPlan::Tune(TunePlan {
+            method: "adam".into(),
+            objective: "valid.rmse".into(),
+            direction,
+            budget,
+            strategies,
+            repeats: 1,
+            batch: 1,
+            final_runs: true,
+            warm_start: None,
+            space: SearchSpace {
+                params: vec![("methods.adam.optimizer.lr".into(), lr)],
+            },
+        })
+    }
+
     #[test]
-    fn tune_setup_is_read_from_the_spec() {
-        let spec: toml::Table = toml::from_str(
-            "[tune]\nmethod = \"adam\"\nobjective = \"valid.rmse\"\nbudget = 41\n\
-             [[tune.strategies]]\nkind = \"random\"\n[[tune.strategies]]\nkind = \"bo\"\n",
-        )
-        .unwrap();
-        let s = SearchSetup::from_spec(&spec).unwrap();
+    fn tune_setup_is_read_from_the_plan() {
+        let s = SearchSetup::from_plan(&tune_plan(
+            Direction::Minimize,
+            41,
+            vec![
+                StrategyConfig::Random,
+                StrategyConfig::Bo(BoConfig::default()),
+            ],
+        ));
         assert_eq!(s.objective(), "valid.rmse");
-        assert!(!s.higher_is_better(), "rmse is minimised by default");
+        assert!(!s.higher_is_better());
         assert_eq!(s.checkpoints, [20, 41]);
         assert_eq!(s.strategies, ["random", "bo"]);
-        assert_eq!(s.space, None, "no space table");
         assert_eq!(s.bo, BoConfig::default());
-        let spec: toml::Table = toml::from_str(
-            "[tune]\nmethod = \"adam\"\nobjective = \"valid.rmse\"\nbudget = 9\n\
-             strategies = [{ kind = \"random\" }, { kind = \"bo\", n_initial = 4 }]\n\
-             [tune.space]\n\"model.width\" = { kind = \"int\", low = 8, high = 64 }\n\
-             \"methods.adam.optimizer.lr\" = { kind = \"log_uniform\", low = 1e-4, high = 0.1 }\n",
-        )
-        .unwrap();
-        let s = SearchSetup::from_spec(&spec).unwrap();
-        assert_eq!(s.bo.n_initial, Some(4));
         let space = s.space.unwrap();
-        assert_eq!(space.dim(), 2);
-        // The order of the run's space: the table's (sorted) key order.
         assert_eq!(space.params[0].0, "methods.adam.optimizer.lr");
-        assert_eq!(
-            space.params[0].1,
-            ParamSpec::LogUniform {
-                low: 1e-4,
-                high: 0.1
-            }
-        );
-        assert_eq!(space.params[1].0, "model.width");
-        let spec: toml::Table = toml::from_str(
-            "[tune]\nobjective = \"valid.rmse\"\ndirection = \"maximize\"\nbudget = 1\n",
-        )
-        .unwrap();
-        let s = SearchSetup::from_spec(&spec).unwrap();
+        let bo = BoConfig {
+            n_initial: Some(4),
+            ..BoConfig::default()
+        };
+        let s = SearchSetup::from_plan(&tune_plan(
+            Direction::Maximize,
+            1,
+            vec![StrategyConfig::Sobol, StrategyConfig::Bo(bo.clone())],
+        ));
         assert!(s.higher_is_better());
+        assert_eq!(s.bo, bo, "the first bo strategy's settings");
         assert_eq!(
             (s.checkpoints.clone(), s.strategies.clone()),
-            (vec![1], vec!["bo".to_string()])
+            (vec![1], vec!["sobol".to_string(), "bo".to_string()])
         );
-        assert_eq!(SearchSetup::from_spec(&toml::Table::new()), None);
     }
 }

@@ -4,8 +4,9 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use super::{ReportOptions, Spread, comparable_variants, pooled_variant};
-use crate::metrics::higher_is_better;
+use super::{comparable_variants, pooled_variant};
+use crate::metrics::{final_value, higher_is_better};
+use crate::spec::report::{ReportOptions, Spread};
 use crate::spec::tune::TUNED_PREFIX;
 use crate::store::{Results, RunStatus};
 
@@ -106,22 +107,28 @@ pub(crate) fn bare_metric(column: &str) -> &str {
     column.split_once('.').map_or(column, |(_, m)| m)
 }
 
-/// Final value of every (split, metric) of every run: the value at the run's largest epoch for that
-/// (split, metric), and at the largest step within that epoch. Keyed by run_id, then `split.metric`.
+/// The rows (epoch, step, value) of one run's `split.metric`.
+type MetricSeries = Vec<(i64, i64, f64)>;
+
+/// Final value ([`final_value`]: at the run's last (epoch, step)) of every (split, metric) of
+/// every run. Keyed by run_id, then `split.metric`.
 pub(crate) fn final_values(results: &Results) -> BTreeMap<&str, BTreeMap<String, f64>> {
-    let mut last: BTreeMap<&str, BTreeMap<String, (i64, i64, f64)>> = BTreeMap::new();
+    let mut rows: BTreeMap<&str, BTreeMap<String, MetricSeries>> = BTreeMap::new();
     for (run_id, m) in &results.metrics {
-        let key = format!("{}.{}", m.split, m.metric);
-        let entry = last.entry(run_id.as_str()).or_default();
-        match entry.get(&key) {
-            Some(&(e, s, _)) if (e, s) > (m.epoch, m.step) => {}
-            _ => {
-                entry.insert(key, (m.epoch, m.step, m.value));
-            }
-        }
+        rows.entry(run_id.as_str())
+            .or_default()
+            .entry(format!("{}.{}", m.split, m.metric))
+            .or_default()
+            .push((m.epoch, m.step, m.value));
     }
-    last.into_iter()
-        .map(|(id, v)| (id, v.into_iter().map(|(k, (_, _, x))| (k, x)).collect()))
+    rows.into_iter()
+        .map(|(id, by_metric)| {
+            let finals = by_metric
+                .into_iter()
+                .filter_map(|(key, rows)| Some((key, final_value(rows)?)))
+                .collect();
+            (id, finals)
+        })
         .collect()
 }
 

@@ -8,6 +8,8 @@
 
 pub mod benchmark;
 pub mod overrides;
+pub mod report;
+pub mod search_plan;
 pub mod tune;
 
 use std::collections::BTreeSet;
@@ -21,8 +23,10 @@ use crate::data::{SplitConfig, Task};
 use crate::error::SpecError;
 use crate::nn::{Activation, HeadKind, Init};
 use crate::optim::{OptimizerConfig, Schedule};
-use crate::report::ReportOptions;
 use crate::rng::derive_seed;
+use report::ReportOptions;
+
+pub use search_plan::{SEARCH_PLAN_FILE, SearchPlan};
 
 /// The shipped quickstart experiment, embedded so `bayeslab run` works with no file at hand.
 pub const QUICKSTART: &str = include_str!("../../experiments/quickstart.toml");

@@ -22,7 +22,7 @@ mod tests;
 
 use crate::error::StoreError;
 
-pub use atomic::{host_name, write_atomic};
+pub use atomic::{host_name, temporary_path, write_atomic};
 pub use merge::{STALE_DIR, finished_outputs, finished_runs, merge, retire_stale};
 pub use parts::write_part;
 

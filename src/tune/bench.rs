@@ -4,8 +4,8 @@
 use std::fmt::Write as _;
 use std::time::Instant;
 
+use super::ask_tell::{Direction, SearchState, StrategyConfig, TrialSource};
 use super::functions::TestFunction;
-use super::optimizer::{Direction, StrategyConfig, TrialSource, Tuner};
 
 /// Best-so-far curves of every repeat and proposal times.
 #[derive(Clone, Debug)]
@@ -144,7 +144,7 @@ pub fn benchmark(
     let mut proposal_ms_at = vec![Vec::new(); budget];
     let mut x = vec![0.0; tf.dim()];
     for seed in 0..repeats {
-        let mut tuner = Tuner::new(
+        let mut search = SearchState::new(
             space.clone(),
             strategy.clone(),
             Direction::Minimize,
@@ -155,12 +155,12 @@ pub fn benchmark(
         let mut best = f64::INFINITY;
         for times in proposal_ms_at.iter_mut() {
             let start = Instant::now();
-            let proposal = tuner.ask(1);
+            let proposal = search.ask(1);
             let ms = start.elapsed().as_secs_f64() * 1e3;
             let Some(p) = proposal.into_iter().next() else {
                 break;
             };
-            if tuner.trials()[p.trial].source == TrialSource::Model {
+            if search.trials()[p.trial].source == TrialSource::Model {
                 proposal_ms.push(ms);
                 times.push(ms);
             }
@@ -168,7 +168,7 @@ pub fn benchmark(
                 *xi = v.as_float().expect("uniform parameters decode to floats");
             }
             let y = (tf.f)(&x);
-            tuner
+            search
                 .tell(p.trial, Some(y))
                 .expect("a fresh trial can be told");
             best = best.min(y);

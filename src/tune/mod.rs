@@ -1,25 +1,25 @@
 //! Hyperparameter search: search spaces ([`space`]), space-filling designs ([`design`]), Gaussian
 //! process Bayesian optimisation ([`gp`], [`acquisition`], [`bo`]) behind an ask/tell interface
-//! ([`optimizer`]), and test functions with a benchmark ([`functions`], [`bench`]).
+//! ([`ask_tell`]), and test functions with a benchmark ([`functions`], [`bench`]).
 //!
 //! This module proposes points and records trials; it never runs an experiment itself (the
 //! runner evaluates proposals and tells the objectives back).
 
 pub mod acquisition;
+pub mod ask_tell;
 pub mod bench;
 pub mod bo;
 pub mod design;
 pub mod functions;
 pub mod gp;
 pub mod lbfgs;
-pub mod optimizer;
 pub mod space;
 pub mod special;
 
 pub use acquisition::Acquisition;
-pub use bench::{BenchmarkResult, benchmark};
-pub use optimizer::{
-    BoConfig, Direction, InitialDesign, OutputTransform, Proposal, StrategyConfig, Trial,
-    TrialSource, TrialStatus, Tuner, WarmTrial,
+pub use ask_tell::{
+    BoConfig, Direction, InitialDesign, OutputTransform, Proposal, SearchState, StrategyConfig,
+    Trial, TrialSource, TrialStatus, WarmTrial,
 };
+pub use bench::{BenchmarkResult, benchmark};
 pub use space::{ParamSpec, SearchSpace};

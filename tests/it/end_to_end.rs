@@ -63,6 +63,10 @@ fn quickstart_writes_the_results_contract_and_a_report() {
         );
     }
     assert!(results.join("spec.toml").is_file());
+    assert!(
+        !results.join("search.json").exists(),
+        "an experiment without a search has no search plan"
+    );
     let manifest: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(results.join("manifest.json")).unwrap())
             .unwrap();

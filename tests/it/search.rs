@@ -74,6 +74,16 @@ fn every_trial_is_a_run_and_resuming_replays_the_search() {
     let results = whole.join("results/tiny");
     let trials = store::load_trials(&results).unwrap();
     assert_eq!(trials.len(), 2 * 2 * 7, "strategies x repeats x budget");
+    // The run recorded the validated search beside spec.toml, defaults filled in.
+    let plan = std::fs::read_to_string(results.join(spec::SEARCH_PLAN_FILE)).unwrap();
+    let plan = spec::SearchPlan::from_json(&plan).unwrap();
+    assert_eq!(plan, spec::SearchPlan::of(&experiment).unwrap());
+    let spec::SearchPlan::Tune(tune) = &plan else {
+        panic!("{plan:?}")
+    };
+    assert_eq!(tune.direction, bayeslab::tune::Direction::Maximize);
+    assert_eq!((tune.budget, tune.repeats), (7, 2));
+    assert_eq!(plan.strategy_labels(), ["random", "bo"]);
     let loaded = store::load(&results).unwrap();
     for t in &trials {
         assert!(
@@ -161,6 +171,15 @@ fn a_benchmark_finds_the_minimum_of_a_test_function() {
     run(&experiment, &options(&root, 2));
     let trials = store::load_trials(&root.join("results/bench")).unwrap();
     assert_eq!(trials.len(), 2 * 2 * 25);
+    let plan = std::fs::read_to_string(root.join("results/bench/search.json")).unwrap();
+    let plan = spec::SearchPlan::from_json(&plan).unwrap();
+    let spec::SearchPlan::Benchmark(b) = &plan else {
+        panic!("{plan:?}")
+    };
+    assert_eq!(
+        (b.budget, b.repeats, b.checkpoints.clone()),
+        (25, 2, vec![25])
+    );
     let best = |strategy: &str| {
         trials
             .iter()

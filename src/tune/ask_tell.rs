@@ -1,9 +1,10 @@
-//! The ask/tell search loop: strategies, trials, and an explicit serialisable state.
+//! The ask/tell search loop: strategies, trials, and the explicit serialisable state of one
+//! search ([`SearchState`]).
 //!
-//! Determinism: every random draw comes from a generator derived from the tuner's seed and a
+//! Determinism: every random draw comes from a generator derived from the search's seed and a
 //! label that names its purpose (`["tune", "design"]` for the space-filling design,
 //! `["tune", "proposal", i]` for proposal i). The state is therefore plain data (trials, the
-//! last GP hyperparameters used as the next warm start, counters): a tuner serialised after k
+//! last GP hyperparameters used as the next warm start, counters): a search serialised after k
 //! tells and resumed proposes exactly what an uninterrupted one would. Floats of the state are
 //! serialised as their shortest round-trip decimal strings, so a JSON round trip is exact.
 //!
@@ -11,7 +12,7 @@
 //! - internally the objective is always minimised (a maximised objective is negated);
 //! - a failed trial (`tell(i, None)` or a non-finite value) is never best; for the GP it is
 //!   imputed as the worst finished objective so the model learns to avoid its region;
-//! - `budget` caps the number of proposals of this tuner (warm-start trials do not count);
+//! - `budget` caps the number of proposals of the search (warm-start trials do not count);
 //! - Bayesian optimisation: after the initial design (`n_initial` points of a Sobol or Latin
 //!   hypercube design), each proposal fits the GP ([`super::gp`]) to every finished trial and
 //!   maximises the acquisition (default log-EI, [`super::acquisition`]) as described in
@@ -204,8 +205,8 @@ pub struct Trial {
     pub source: TrialSource,
 }
 
-/// An earlier finished trial for [`Tuner::warm_start`]: its assignment and its objective (`None`
-/// if it failed).
+/// An earlier finished trial for [`SearchState::warm_start`]: its assignment and its objective
+/// (`None` if it failed).
 pub type WarmTrial = (Vec<(String, toml::Value)>, Option<f64>);
 
 /// A point to evaluate.
@@ -216,14 +217,16 @@ pub struct Proposal {
     pub values: Vec<(String, toml::Value)>,
 }
 
-/// An ask/tell optimiser over a [`SearchSpace`].
+/// The state of one search over a [`SearchSpace`]: its strategy, direction, budget and seed,
+/// and the trials so far. [`ask`](Self::ask) proposes points, [`tell`](Self::tell) records
+/// their objectives.
 ///
 /// Serialised as plain data; on deserialisation each trial's `values` are recomputed from its
 /// exact `unit` point (they are always its decoding), so that floats in the values, which a JSON
 /// parser may round differently in the last digit, cannot make a resumed search differ.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(from = "TunerData")]
-pub struct Tuner {
+#[serde(from = "SearchStateData")]
+pub struct SearchState {
     space: SearchSpace,
     strategy: StrategyConfig,
     direction: Direction,
@@ -237,10 +240,10 @@ pub struct Tuner {
     gp_theta: Option<Vec<f64>>,
 }
 
-/// The serialised form of a [`Tuner`].
+/// The serialised form of a [`SearchState`].
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct TunerData {
+struct SearchStateData {
     space: SearchSpace,
     strategy: StrategyConfig,
     direction: Direction,
@@ -252,15 +255,15 @@ struct TunerData {
     gp_theta: Option<Vec<f64>>,
 }
 
-impl From<TunerData> for Tuner {
-    fn from(d: TunerData) -> Self {
+impl From<SearchStateData> for SearchState {
+    fn from(d: SearchStateData) -> Self {
         let mut trials = d.trials;
         for t in &mut trials {
             if t.unit.len() == d.space.dim() {
                 t.values = d.space.decode(&t.unit);
             }
         }
-        Tuner {
+        SearchState {
             space: d.space,
             strategy: d.strategy,
             direction: d.direction,
@@ -273,7 +276,7 @@ impl From<TunerData> for Tuner {
     }
 }
 
-impl Tuner {
+impl SearchState {
     /// A new search. The space should have been validated ([`SearchSpace::validate`]).
     pub fn new(
         space: SearchSpace,
@@ -937,13 +940,13 @@ mod tests {
 
     /// Runs rounds of the loop used by the resume test: a batch of 2 on even rounds (the second
     /// point of round 4, trial 7, fails), single points otherwise.
-    fn drive(tuner: &mut Tuner, rounds: std::ops::Range<usize>) {
+    fn drive(search: &mut SearchState, rounds: std::ops::Range<usize>) {
         for round in rounds {
-            let batch = tuner.ask(if round % 2 == 0 { 2 } else { 1 });
+            let batch = search.ask(if round % 2 == 0 { 2 } else { 1 });
             for (k, p) in batch.iter().enumerate() {
                 let y = branin(&floats(&p.values));
                 let y = if round == 4 && k == 1 { None } else { Some(y) };
-                tuner.tell(p.trial, y).unwrap();
+                search.tell(p.trial, y).unwrap();
             }
         }
     }
@@ -951,12 +954,14 @@ mod tests {
     #[test]
     fn resume_from_json_equals_uninterrupted_search() {
         let strategy = StrategyConfig::Bo(BoConfig::default());
-        let mut whole = Tuner::new(branin_space(), strategy.clone(), Direction::Minimize, 40, 7);
+        let mut whole =
+            SearchState::new(branin_space(), strategy.clone(), Direction::Minimize, 40, 7);
         drive(&mut whole, 0..12);
-        let mut first = Tuner::new(branin_space(), strategy.clone(), Direction::Minimize, 40, 7);
+        let mut first =
+            SearchState::new(branin_space(), strategy.clone(), Direction::Minimize, 40, 7);
         drive(&mut first, 0..6);
         let json = serde_json::to_string(&first).unwrap();
-        let mut resumed: Tuner = serde_json::from_str(&json).unwrap();
+        let mut resumed: SearchState = serde_json::from_str(&json).unwrap();
         assert_eq!(resumed, first, "the JSON round trip is exact");
         drive(&mut resumed, 6..12);
         assert_eq!(resumed, whole);
@@ -970,10 +975,11 @@ mod tests {
         );
         assert_eq!(whole.trials()[7].status, TrialStatus::Failed);
         // Same seed, same proposals; another seed, other proposals.
-        let mut again = Tuner::new(branin_space(), strategy.clone(), Direction::Minimize, 40, 7);
+        let mut again =
+            SearchState::new(branin_space(), strategy.clone(), Direction::Minimize, 40, 7);
         drive(&mut again, 0..12);
         assert_eq!(again.trials(), whole.trials());
-        let mut other = Tuner::new(branin_space(), strategy, Direction::Minimize, 40, 8);
+        let mut other = SearchState::new(branin_space(), strategy, Direction::Minimize, 40, 8);
         drive(&mut other, 0..2);
         assert_ne!(other.trials()[0].unit, whole.trials()[0].unit);
     }
@@ -981,25 +987,25 @@ mod tests {
     #[test]
     fn bayesian_optimisation_finds_the_minimum_of_a_1d_quadratic() {
         let space = line_space();
-        let mut tuner = Tuner::new(
+        let mut search = SearchState::new(
             space,
             StrategyConfig::Bo(BoConfig::default()),
             Direction::Minimize,
             15,
             0,
         );
-        while let Some(p) = tuner.ask(1).pop() {
-            tuner
+        while let Some(p) = search.ask(1).pop() {
+            search
                 .tell(p.trial, Some(quadratic1d(&floats(&p.values))))
                 .unwrap();
         }
-        let (trial, best) = tuner.best().unwrap();
+        let (trial, best) = search.best().unwrap();
         // f = (x − 1.234)² + 1: a best within 1e-6 of 1 puts x within 1e-3 of 1.234.
         assert!(best - 1.0 < 1e-6, "best {best}");
-        let x = floats(&tuner.trials()[trial].values)[0];
+        let x = floats(&search.trials()[trial].values)[0];
         assert!((x - 1.234).abs() < 1e-3, "x {x}");
-        assert_eq!(tuner.trials().len(), 15);
-        assert!(tuner.ask(1).is_empty(), "the budget is spent");
+        assert_eq!(search.trials().len(), 15);
+        assert!(search.ask(1).is_empty(), "the budget is spent");
     }
 
     #[test]
@@ -1013,7 +1019,7 @@ mod tests {
                 },
             )],
         };
-        let mut tuner = Tuner::new(
+        let mut search = SearchState::new(
             space,
             StrategyConfig::Bo(BoConfig::default()),
             Direction::Maximize,
@@ -1021,7 +1027,7 @@ mod tests {
             3,
         );
         let mut values = Vec::new();
-        while let Some(p) = tuner.ask(1).pop() {
+        while let Some(p) = search.ask(1).pop() {
             let x = floats(&p.values)[0];
             // A failed region: x > 0.9 diverges.
             let y = if x > 0.9 {
@@ -1030,28 +1036,28 @@ mod tests {
                 Some(-(x - 0.3).powi(2))
             };
             values.push(y);
-            tuner.tell(p.trial, y).unwrap();
+            search.tell(p.trial, y).unwrap();
         }
-        let (trial, best) = tuner.best().unwrap();
+        let (trial, best) = search.best().unwrap();
         let max = values
             .iter()
             .flatten()
             .cloned()
             .fold(f64::NEG_INFINITY, f64::max);
         assert_eq!(best, max);
-        assert_eq!(tuner.trials()[trial].status, TrialStatus::Complete);
+        assert_eq!(search.trials()[trial].status, TrialStatus::Complete);
         assert!(best > -1e-4, "the maximum at x = 0.3 is found, got {best}");
         assert_eq!(
-            tuner.tell(trial, Some(1.0)).unwrap_err(),
+            search.tell(trial, Some(1.0)).unwrap_err(),
             format!("trial {trial} was already told")
         );
         assert_eq!(
-            tuner.tell(99, Some(1.0)).unwrap_err(),
+            search.tell(99, Some(1.0)).unwrap_err(),
             "trial 99 was never asked"
         );
         // NaN is a failure, never a best.
-        let mut t2 = Tuner::new(
-            tuner.space().clone(),
+        let mut t2 = SearchState::new(
+            search.space().clone(),
             StrategyConfig::Random,
             Direction::Minimize,
             3,
@@ -1068,7 +1074,7 @@ mod tests {
     fn a_batch_spreads_out_also_where_the_local_model_proposes() {
         // 20 sequential Branin trials: past 4·d = 8 points, so proposals near the incumbent come
         // from the local model, which must see the pending points of the batch too.
-        let mut tuner = Tuner::new(
+        let mut search = SearchState::new(
             branin_space(),
             StrategyConfig::Bo(BoConfig::default()),
             Direction::Minimize,
@@ -1076,12 +1082,12 @@ mod tests {
             4,
         );
         for _ in 0..20 {
-            let p = tuner.ask(1).pop().unwrap();
-            tuner
+            let p = search.ask(1).pop().unwrap();
+            search
                 .tell(p.trial, Some(branin(&floats(&p.values))))
                 .unwrap();
         }
-        let batch = tuner.ask(4);
+        let batch = search.ask(4);
         assert_eq!(batch.len(), 4);
         for (i, a) in batch.iter().enumerate() {
             for b in &batch[..i] {
@@ -1110,25 +1116,25 @@ mod tests {
             StrategyConfig::Sobol,
             StrategyConfig::Lhs,
         ] {
-            let mut tuner =
-                Tuner::new(branin_space(), strategy.clone(), Direction::Minimize, 16, 1);
-            let all = tuner.ask(100);
+            let mut search =
+                SearchState::new(branin_space(), strategy.clone(), Direction::Minimize, 16, 1);
+            let all = search.ask(100);
             assert_eq!(all.len(), 16, "{strategy:?}");
             assert!(
                 all.iter()
                     .all(|p| p.unit.iter().all(|u| (0.0..=1.0).contains(u)))
             );
-            assert!(tuner.ask(1).is_empty());
+            assert!(search.ask(1).is_empty());
         }
         // 16 Sobol points stratify each coordinate into 16 cells.
-        let mut tuner = Tuner::new(
+        let mut search = SearchState::new(
             branin_space(),
             StrategyConfig::Sobol,
             Direction::Minimize,
             16,
             1,
         );
-        let mut cells: Vec<usize> = tuner
+        let mut cells: Vec<usize> = search
             .ask(16)
             .iter()
             .map(|p| (p.unit[0] * 16.0) as usize)
@@ -1136,7 +1142,7 @@ mod tests {
         cells.sort();
         assert_eq!(cells, (0..16).collect::<Vec<_>>());
         // The grid stops at its size: 3 × 3 points with a budget of 20.
-        let mut grid = Tuner::new(
+        let mut grid = SearchState::new(
             branin_space(),
             StrategyConfig::Grid {
                 points_per_dim: Some(3),
@@ -1153,7 +1159,7 @@ mod tests {
     #[test]
     fn warm_start_counts_as_data() {
         let space = line_space();
-        let mut tuner = Tuner::new(
+        let mut search = SearchState::new(
             space,
             StrategyConfig::Bo(BoConfig::default()),
             Direction::Minimize,
@@ -1169,14 +1175,14 @@ mod tests {
                 )
             })
             .collect();
-        tuner.warm_start(&old).unwrap();
+        search.warm_start(&old).unwrap();
         // Five warm trials cover the initial design of 5: the first proposal is model-based.
-        let p = tuner.ask(1).pop().unwrap();
+        let p = search.ask(1).pop().unwrap();
         assert_eq!(p.trial, 5);
-        assert_eq!(tuner.trials()[5].source, TrialSource::Model);
+        assert_eq!(search.trials()[5].source, TrialSource::Model);
         let bad = vec![(vec![("x".to_string(), toml::Value::Float(9.0))], Some(1.0))];
         assert_eq!(
-            tuner.warm_start(&bad).unwrap_err(),
+            search.warm_start(&bad).unwrap_err(),
             "warm-start trial 0: x: 9 is outside [-3, 5]"
         );
     }
@@ -1190,7 +1196,7 @@ mod tests {
             } else {
                 -1.0
             };
-            let mut tuner = Tuner::new(
+            let mut search = SearchState::new(
                 space.clone(),
                 StrategyConfig::Bo(BoConfig::default()),
                 direction,
@@ -1201,18 +1207,18 @@ mod tests {
             let mut told = Vec::new();
             for step in 0..7 {
                 // The design phase (5 points in 1-D) has no model.
-                assert_eq!(tuner.surrogate(&grid).is_none(), step < 5, "step {step}");
-                let p = tuner.ask(1).pop().unwrap();
+                assert_eq!(search.surrogate(&grid).is_none(), step < 5, "step {step}");
+                let p = search.ask(1).pop().unwrap();
                 let y = sign * quadratic1d(&floats(&p.values));
-                tuner.tell(p.trial, Some(y)).unwrap();
+                search.tell(p.trial, Some(y)).unwrap();
                 told.push((p.unit, y));
             }
             let units: Vec<Vec<f64>> = told.iter().map(|(u, _)| u.clone()).collect();
-            let at_told = tuner.surrogate(&units).unwrap();
+            let at_told = search.surrogate(&units).unwrap();
             let values: Vec<f64> = told.iter().map(|t| t.1).collect();
             let spread = values.iter().cloned().fold(f64::NEG_INFINITY, f64::max)
                 - values.iter().cloned().fold(f64::INFINITY, f64::min);
-            let far = tuner.surrogate(&grid).unwrap();
+            let far = search.surrogate(&grid).unwrap();
             let max_far = far.iter().map(|p| p.1).fold(0.0, f64::max);
             for ((mean, std, _), y) in at_told.iter().zip(&values) {
                 // Noise-free data: the fitted noise is tiny, so the posterior mean interpolates
@@ -1230,8 +1236,8 @@ mod tests {
             // proposal scores at least as well as every grid point, up to the optimiser's
             // tolerance, unless it fell among the 4 points nearest to the incumbent, where the
             // local model makes the proposal instead.
-            let before = tuner.clone();
-            let next = tuner.ask(1).pop().unwrap();
+            let before = search.clone();
+            let next = search.ask(1).pop().unwrap();
             let a_next = before.surrogate(std::slice::from_ref(&next.unit)).unwrap()[0].2;
             let a_grid = far.iter().map(|p| p.2).fold(f64::NEG_INFINITY, f64::max);
             let best = told
@@ -1252,7 +1258,7 @@ mod tests {
                 next.unit[0]
             );
         }
-        let random = Tuner::new(space, StrategyConfig::Random, Direction::Minimize, 5, 0);
+        let random = SearchState::new(space, StrategyConfig::Random, Direction::Minimize, 5, 0);
         assert!(random.surrogate(&[vec![0.5]]).is_none());
     }
 
