@@ -139,10 +139,11 @@ pub struct Trainer {
 }
 
 impl Trainer {
-    /// A freshly initialised network (seeded by the run's `init` stream) ready to train.
+    /// A freshly initialised network (seeded by the shared `init` stream: every method with the
+    /// same data and model starts from the same weights at one seed and split) ready to train.
     pub fn new(config: &RunConfig, train: &Dataset, base_lr: f64) -> Self {
         let network = build_network(config, train);
-        let params = network.init_params(&mut rng_from_seed(config.stream_seed("init")));
+        let params = network.init_params(&mut rng_from_seed(config.shared_stream_seed("init")));
         let grads = vec![0.0; params.len()];
         let batch_size = config.train.batch_size.min(train.len().max(1));
         let batcher = Batcher::new(train.len(), batch_size, train.n_features());
@@ -152,7 +153,7 @@ impl Trainer {
             params,
             grads,
             batcher,
-            batch_rng: rng_from_seed(config.stream_seed("batches")),
+            batch_rng: rng_from_seed(config.shared_stream_seed("batches")),
             noise_rng: rng_from_seed(config.stream_seed("noise")),
             schedule: config.train.schedule.clone(),
             base_lr,

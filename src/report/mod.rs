@@ -8,6 +8,7 @@
 //! results give the same bytes.
 
 pub mod gp_view;
+pub mod paired;
 pub mod plots;
 pub mod search;
 pub mod table;
@@ -313,6 +314,21 @@ pub fn render_report(
         &mut files,
     )?;
 
+    let pairs = meta.options.pairs(&meta.method_order);
+    let paired_rows = paired::paired_rows(results, &pairs, &table.metrics, &meta.variant_order);
+    let paired_md = if paired_rows.is_empty() {
+        None
+    } else {
+        let md = paired::render_markdown(&paired_rows);
+        write_text(&out_dir.join("paired.md"), &md, &mut files)?;
+        write_text(
+            &out_dir.join("paired.csv"),
+            &paired::render_csv(&paired_rows),
+            &mut files,
+        )?;
+        Some(md)
+    };
+
     let mut figures = String::new();
     for plot in &meta.options.plots {
         match plot.as_str() {
@@ -376,6 +392,9 @@ pub fn render_report(
         readme,
         ": {runs_ok} ok, {runs_failed} failed. Tables: [Markdown](table.md), [LaTeX](table.tex), [CSV](table.csv).\n\n## Results\n\n{table_md}"
     );
+    if let Some(md) = &paired_md {
+        let _ = write!(readme, "\n## Paired differences\n\n{md}");
+    }
     if let Some(search) = &search {
         let _ = write!(readme, "\n## Search\n\n{search}");
     }

@@ -449,7 +449,8 @@ impl RunConfig {
         format!("{:016x}", derive_seed(0, &["run", &json]))
     }
 
-    /// The seed of one random stream of this run (`purpose`: "init", "batches", "dropout", …).
+    /// The seed of a random stream of this run that belongs to the method (`purpose`: "noise"
+    /// for dropout masks, a sampler's noise): it differs between methods and variants.
     pub fn stream_seed(&self, purpose: &str) -> u64 {
         derive_seed(
             self.master_seed,
@@ -457,6 +458,28 @@ impl RunConfig {
                 &self.experiment,
                 &self.method,
                 &self.variant,
+                &format!("seed{}", self.seed),
+                &format!("split{}", self.split),
+                purpose,
+            ],
+        )
+    }
+
+    /// The seed of a random stream shared by every method of the experiment whose data and
+    /// model sections are the same (`purpose`: "init" for the initial weights, "batches" for the
+    /// batch order): common random numbers, so that at one seed and split such methods start
+    /// from the same weights and see the same batches, and their difference is a paired one.
+    /// The stream depends on the seed, the split and the JSON of the data and model
+    /// configuration, never on the method's name, its optimizer or sampler, or the variant's
+    /// label.
+    pub fn shared_stream_seed(&self, purpose: &str) -> u64 {
+        let setting = serde_json::to_string(&(&self.data, &self.model))
+            .expect("a data and model configuration serialises");
+        derive_seed(
+            self.master_seed,
+            &[
+                &self.experiment,
+                &setting,
                 &format!("seed{}", self.seed),
                 &format!("split{}", self.split),
                 purpose,
@@ -925,6 +948,9 @@ fn resolve_variant(
             }
         }
     }
+    report
+        .validate_methods(&names)
+        .map_err(|(key, message)| err(&format!("report.{key}"), message))?;
     let header = Header {
         name: spec.name,
         description: spec.description,

@@ -42,6 +42,21 @@ pub struct ReportOptions {
     /// column.
     #[serde(default)]
     pub curve_metrics: Vec<String>,
+    /// Paired differences of every other method against this one (`baseline = "sgd"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<String>,
+    /// Paired differences of chosen methods against chosen baselines, e.g.
+    /// `paired = [{ method = "sgld", baseline = "sgd" }, { method = "psgld", baseline = "rmsprop" }]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub paired: Vec<Pair>,
+}
+
+/// One comparison of the paired-differences table: `method` − `baseline`, run by run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pair {
+    pub method: String,
+    pub baseline: String,
 }
 
 impl Default for ReportOptions {
@@ -51,6 +66,8 @@ impl Default for ReportOptions {
             spread: Spread::Std,
             plots: default_plots(),
             curve_metrics: Vec::new(),
+            baseline: None,
+            paired: Vec::new(),
         }
     }
 }
@@ -89,6 +106,52 @@ impl ReportOptions {
         Ok(())
     }
 
+    /// Checks that `baseline` and every `paired` entry name methods of the experiment.
+    pub fn validate_methods(&self, methods: &[String]) -> Result<(), (String, String)> {
+        let known = |key: String, name: &str| {
+            if methods.iter().any(|m| m == name) {
+                Ok(())
+            } else {
+                Err((
+                    key,
+                    format!(
+                        "{name:?} is not a method of this experiment; methods: {}",
+                        methods.join(", ")
+                    ),
+                ))
+            }
+        };
+        if let Some(b) = &self.baseline {
+            known("baseline".into(), b)?;
+        }
+        for (i, p) in self.paired.iter().enumerate() {
+            known(format!("paired[{i}].method"), &p.method)?;
+            known(format!("paired[{i}].baseline"), &p.baseline)?;
+            if p.method == p.baseline {
+                return Err((format!("paired[{i}]"), "a method paired with itself".into()));
+            }
+        }
+        Ok(())
+    }
+
+    /// The comparisons of the paired-differences table: `paired`, then every other method
+    /// against `baseline`, in `methods` order, without repeats.
+    pub fn pairs(&self, methods: &[String]) -> Vec<Pair> {
+        let mut out = self.paired.clone();
+        if let Some(b) = &self.baseline {
+            for m in methods.iter().filter(|m| *m != b) {
+                let pair = Pair {
+                    method: m.clone(),
+                    baseline: b.clone(),
+                };
+                if !out.contains(&pair) {
+                    out.push(pair);
+                }
+            }
+        }
+        out
+    }
+
     /// The learning-curve metrics: `curve_metrics`, or `train.loss` and the first table column.
     pub fn resolved_curve_metrics(&self, table_metrics: &[String]) -> Vec<String> {
         if !self.curve_metrics.is_empty() {
@@ -123,6 +186,21 @@ mod tests {
         assert_eq!(o.validate().unwrap_err().0, "metrics[0]");
         let bad: Result<ReportOptions, _> = toml::from_str("plot = [\"x\"]");
         assert!(bad.is_err(), "unknown keys are refused");
+        let o: ReportOptions = toml::from_str(
+            "baseline = \"sgd\"\npaired = [{ method = \"psgld\", baseline = \"rmsprop\" }]",
+        )
+        .unwrap();
+        let methods: Vec<String> = ["sgd", "rmsprop", "psgld"].map(String::from).to_vec();
+        assert_eq!(o.validate_methods(&methods), Ok(()));
+        let pairs: Vec<(String, String)> = o
+            .pairs(&methods)
+            .into_iter()
+            .map(|p| (p.method, p.baseline))
+            .collect();
+        let expect = [("psgld", "rmsprop"), ("rmsprop", "sgd"), ("psgld", "sgd")];
+        assert_eq!(pairs, expect.map(|(a, b)| (a.to_string(), b.to_string())));
+        let only = ["sgd".to_string()];
+        assert_eq!(o.validate_methods(&only).unwrap_err().0, "paired[0].method");
         let parsed: ReportOptions = toml::from_str("spread = \"sem\"").unwrap();
         assert_eq!(parsed.spread, Spread::Sem);
         assert_eq!(parsed.plots, ["learning_curves"]);

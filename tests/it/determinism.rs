@@ -158,3 +158,49 @@ fn a_cancelled_batch_writes_no_part() {
     let completed = bayeslab::store::finished_runs(&root.join("results/tiny")).unwrap();
     assert!(completed.is_empty());
 }
+
+/// Common random numbers: at one seed and split, methods with the same data and model share
+/// their initial weights and batch order (not their dropout stream); other seeds, splits or
+/// models do not.
+#[test]
+fn methods_at_one_seed_and_split_share_init_and_batches() {
+    let experiment = tiny(&["methods.adam.model.dropout=0.1"]);
+    let plain = tiny(&[]);
+    let find = |e: &bayeslab::spec::Experiment, method: &str, seed: u32, split: u32| {
+        e.runs
+            .iter()
+            .find(|r| r.config.method == method && r.config.seed == seed && r.config.split == split)
+            .unwrap()
+            .config
+            .clone()
+    };
+    let (sgd, adam) = (find(&plain, "sgd", 0, 1), find(&plain, "adam", 0, 1));
+    for purpose in ["init", "batches"] {
+        assert_eq!(
+            sgd.shared_stream_seed(purpose),
+            adam.shared_stream_seed(purpose)
+        );
+        assert_ne!(
+            sgd.shared_stream_seed(purpose),
+            find(&plain, "sgd", 1, 1).shared_stream_seed(purpose),
+            "another seed"
+        );
+        assert_ne!(
+            sgd.shared_stream_seed(purpose),
+            find(&plain, "sgd", 0, 0).shared_stream_seed(purpose),
+            "another split"
+        );
+        assert_ne!(
+            sgd.shared_stream_seed(purpose),
+            find(&experiment, "adam", 0, 1).shared_stream_seed(purpose),
+            "another model"
+        );
+    }
+    assert_ne!(sgd.stream_seed("noise"), adam.stream_seed("noise"));
+    // And the weights really are the same: the first step of both methods starts from them.
+    let data = bayeslab::runner::DataCache::load(&plain.runs).unwrap();
+    let prepared = data.prepare(&sgd).unwrap();
+    let a = bayeslab::method::Trainer::new(&sgd, &prepared.train, 0.01);
+    let b = bayeslab::method::Trainer::new(&adam, &prepared.train, 0.01);
+    assert_eq!(a.params, b.params);
+}
