@@ -409,7 +409,8 @@ pub fn search_bench(trials: usize) -> Result<String> {
     crate::nn::set_blas_threads(1);
     let strategy = crate::tune::StrategyConfig::Bo(Default::default());
     let budget = trials + trials.div_ceil(9) + 1;
-    let result = crate::tune::benchmark("hartmann6", &strategy, budget, 1).map_err(Error::Other)?;
+    let result =
+        crate::tune::search_function("hartmann6", &strategy, budget, 1).map_err(Error::Other)?;
     let mut out = String::from(
         "GP-BO on Hartmann-6 (6-D), one core: ms per proposal (GP fit + acquisition)\n",
     );

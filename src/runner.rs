@@ -178,7 +178,7 @@ pub fn run(
     let parts = results.join(store::PARTS_DIR);
     std::fs::create_dir_all(&parts).map_err(|e| io_error(&parts, e))?;
     if let Some(benchmark) = &experiment.benchmark {
-        return run_benchmark(experiment, benchmark, options, cancel, results);
+        return run_benchmark_experiment(experiment, benchmark, options, cancel, results);
     }
     let data = DataCache::load(&experiment.runs)?;
 
@@ -280,7 +280,7 @@ pub fn run(
 
 /// Runs a benchmark experiment (search strategies on test functions): writes `trials.parquet`,
 /// empty run and metric files, the manifest and the report.
-fn run_benchmark(
+fn run_benchmark_experiment(
     experiment: &Experiment,
     benchmark: &crate::spec::benchmark::BenchmarkSpec,
     options: &RunOptions,
@@ -304,7 +304,7 @@ fn run_benchmark(
         .build()
         .map_err(|e| Error::Other(format!("cannot start {jobs} worker threads: {e}")))?;
     let tick = || bar.inc(1);
-    let trials = pool.install(|| crate::search::run_benchmark(benchmark, cancel, &tick));
+    let trials = pool.install(|| crate::search::run_function_searches(benchmark, cancel, &tick));
     bar.finish_and_clear();
     let cancelled = cancel.load(Ordering::Relaxed);
     if !cancelled {

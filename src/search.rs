@@ -217,7 +217,7 @@ fn one_search(
 
 /// Runs a benchmark: every (function, strategy, repeat) search, in parallel, each minimising the
 /// function over its box with `ask(1)`/`tell`; search r of every strategy is seeded with r.
-pub fn run_benchmark(
+pub fn run_function_searches(
     benchmark: &BenchmarkSpec,
     cancel: &AtomicBool,
     on_search: &(dyn Fn() + Sync),
@@ -237,7 +237,7 @@ pub fn run_benchmark(
             if cancel.load(std::sync::atomic::Ordering::Relaxed) {
                 return Vec::new();
             }
-            let rows = benchmark_search(function, label, strategy, repeat, benchmark.budget);
+            let rows = one_function_search(function, label, strategy, repeat, benchmark.budget);
             on_search();
             rows
         })
@@ -245,7 +245,7 @@ pub fn run_benchmark(
     per_search.into_iter().flatten().collect()
 }
 
-fn benchmark_search(
+fn one_function_search(
     function: &TestFunction,
     label: &str,
     strategy: &StrategyConfig,

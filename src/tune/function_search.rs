@@ -1,4 +1,4 @@
-//! Benchmark of a search strategy on a test function: seeded repeats of a full ask/tell loop,
+//! Searches of a test function with a known minimum by one strategy: seeded repeats of a full ask/tell loop,
 //! best-so-far curves and the wall time of each model-based proposal.
 
 use std::fmt::Write as _;
@@ -9,7 +9,7 @@ use super::functions::TestFunction;
 
 /// Best-so-far curves of every repeat and proposal times.
 #[derive(Clone, Debug)]
-pub struct BenchmarkResult {
+pub struct FunctionSearches {
     pub function: String,
     pub strategy: StrategyConfig,
     pub budget: usize,
@@ -46,7 +46,7 @@ pub fn quantile(sorted: &[f64], q: f64) -> f64 {
     sorted[lo] + (pos - lo as f64) * (sorted[hi] - sorted[lo])
 }
 
-impl BenchmarkResult {
+impl FunctionSearches {
     /// Median [25th, 75th percentile] of the best value after `evaluations` evaluations and the
     /// number of repeats within `tol` of f*.
     pub fn summary(&self, evaluations: usize, tol: f64) -> Summary {
@@ -125,12 +125,12 @@ impl BenchmarkResult {
 
 /// Runs `repeats` searches (seeds 0..repeats) of `budget` evaluations of a test function by name
 /// (see [`TestFunction::by_name`]), minimising over the function's box.
-pub fn benchmark(
+pub fn search_function(
     function: &str,
     strategy: &StrategyConfig,
     budget: usize,
     repeats: usize,
-) -> Result<BenchmarkResult, String> {
+) -> Result<FunctionSearches, String> {
     let tf = TestFunction::by_name(function).ok_or_else(|| {
         let names: Vec<&str> = super::functions::ALL.iter().map(|f| f.name).collect();
         format!(
@@ -176,7 +176,7 @@ pub fn benchmark(
         }
         best_so_far.push(curve);
     }
-    Ok(BenchmarkResult {
+    Ok(FunctionSearches {
         function: tf.name.to_string(),
         strategy: strategy.clone(),
         budget,
@@ -202,7 +202,7 @@ mod tests {
 
     #[test]
     fn benchmark_records_monotone_best_so_far_curves() {
-        let r = benchmark("branin", &StrategyConfig::Random, 10, 3).unwrap();
+        let r = search_function("branin", &StrategyConfig::Random, 10, 3).unwrap();
         assert_eq!(r.best_so_far.len(), 3);
         for c in &r.best_so_far {
             assert_eq!(c.len(), 10);
@@ -216,7 +216,7 @@ mod tests {
         let s = r.summary(10, 0.01);
         assert_eq!((s.evaluations, s.repeats), (10, 3));
         assert!(r.report(&[5, 10]).contains("branin"));
-        let err = benchmark("rosenbrock", &StrategyConfig::Random, 10, 1).unwrap_err();
+        let err = search_function("rosenbrock", &StrategyConfig::Random, 10, 1).unwrap_err();
         assert!(
             err.contains("unknown test function \"rosenbrock\""),
             "{err}"
