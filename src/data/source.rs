@@ -21,7 +21,7 @@ pub fn load_dataset(config: &DataConfig, seed: u64) -> Result<Dataset, DataError
                 .target
                 .as_deref()
                 .ok_or_else(|| DataError::Invalid("data.target is missing".into()))?;
-            load_csv(path, target, config.task())?
+            load_csv(path, target, config.task(), config.header)?
         }
         DataSourceKind::ToyGap1d => toy_gap_1d(n, noise, &mut rng),
         DataSourceKind::TwoMoons => two_moons(n, noise, &mut rng),

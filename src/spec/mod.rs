@@ -56,6 +56,11 @@ pub struct DataConfig {
     /// CSV target column.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target: Option<String>,
+    /// Whether the CSV's first line names the columns. `false`: every line is data and the
+    /// columns are named by 0-based index ("0", "1", …); unset: a header, and a first line of
+    /// numbers only is refused as a likely headerless file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header: Option<bool>,
     /// Regression or classification; toy sources imply theirs, CSV defaults to regression.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub task: Option<Task>,
@@ -124,6 +129,7 @@ impl DataConfig {
             for (key, given) in [
                 ("path", self.path.is_some()),
                 ("target", self.target.is_some()),
+                ("header", self.header.is_some()),
             ] {
                 if given {
                     return Err(err(
