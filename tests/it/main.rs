@@ -1,6 +1,7 @@
 //! Integration tests: the harness end to end through its library API (one test binary).
 
 mod common;
+mod data_errors;
 mod determinism;
 mod end_to_end;
 mod search;
