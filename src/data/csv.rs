@@ -480,7 +480,7 @@ mod tests {
     fn shared(name: &str) -> PathBuf {
         PathBuf::from(env!("CARGO_MANIFEST_DIR"))
             .join("data/uci")
-            .join(name)
+            .join(format!("{name}.gz"))
     }
 
     fn real(d: &Dataset) -> &Array1<f32> {

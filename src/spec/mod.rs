@@ -50,7 +50,8 @@ pub struct DataConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     pub source: DataSourceKind,
-    /// CSV path, relative to the current directory.
+    /// CSV path, relative to the current directory; a shipped data set's path
+    /// (`data/uci/boston_housing.csv`) reads the copy inside the binary when no such file exists.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<PathBuf>,
     /// CSV target column.
@@ -185,16 +186,22 @@ impl DataConfig {
                     "a csv source needs the target column, e.g. `target = \"medv\"`".into(),
                 ));
             }
-            if !path.is_file() {
+            if !path.is_file() && crate::data::shipped_data(path).is_none() {
+                let shipped: Vec<&str> = crate::data::SHIPPED_DATA
+                    .iter()
+                    .map(|(name, _)| name.trim_end_matches(".gz"))
+                    .collect();
                 return Err(err(
                     "data.path",
                     format!(
                         "no such file: {} (relative paths start at the current directory {}); \
-                         data/README.md says how to obtain the data sets",
+                         data/README.md says how to obtain the data sets. Shipped with \
+                         bayeslab, found from any directory: {}",
                         path.display(),
                         std::env::current_dir()
                             .map(|d| d.display().to_string())
-                            .unwrap_or_default()
+                            .unwrap_or_default(),
+                        shipped.join(", ")
                     ),
                 ));
             }
