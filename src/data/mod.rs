@@ -3,8 +3,9 @@
 //!
 //! This module owns turning files and seeds into in-memory [`Dataset`]s and index [`Split`]s; it
 //! never trains, scores or writes results. Every random choice takes an explicit [`Rng`] or seed
-//! and uses only generators defined here on top of the ChaCha stream (see [`random`]), so a split,
-//! a batch order or a toy data set is the same on every machine and every `rand` release.
+//! and uses only generators defined here on top of the ChaCha stream (see [`random`]), so a split
+//! or a batch order (integer arithmetic only) is the same on every machine and every `rand`
+//! release, and a toy data set wherever `f64` `ln`, `sin` and `cos` round alike.
 //!
 //! Still to come, in their own submodules: word-level text corpora (Penn Treebank, Mikolov
 //! version: vocabulary, `<eos>` per line, contiguous batches for truncated BPTT), character-level
