@@ -48,6 +48,8 @@ fn out_of_range_values_are_refused() {
     assert_names(&e, "model.dropout", &["[0, 1)", "1.5"]);
     let e = refused(TINY, &["train.batch_size=0"]);
     assert_names(&e, "train.batch_size", &[">= 1"]);
+    let e = refused(TINY, &["model.hidden=[16, 0]"]);
+    assert_names(&e, "model.hidden", &["1..=65536", "[16, 0]"]);
     let e = refused(TINY, &["seeds=0"]);
     assert_names(&e, "seeds", &["1..="]);
     let e = refused(TINY, &["model.head=softmax"]);
