@@ -46,6 +46,12 @@ pub enum DataError {
         line: usize,
         message: String,
     },
+    #[error("{path}: column '{column}': {message}")]
+    Column {
+        path: PathBuf,
+        column: String,
+        message: String,
+    },
     #[error("{0}")]
     Invalid(String),
 }

@@ -25,16 +25,24 @@ pub enum Predictive {
     Categorical(CategoricalAverage),
 }
 
-/// An equal mixture of Gaussians per example, on the original target scale.
+/// An equal mixture of Gaussians per example, reported on the original target scale.
+///
+/// The moments are accumulated on the standardised scale, where the means are O(1), and mapped
+/// to the original scale once: mixture mean m_y + s_y·μ̄, variance s_y²·(1/S Σ_s σ_s² + 1/S Σ_s
+/// (μ_s − μ̄)²), the spread of the means by Welford's update. Forming E[x²] − E[x]² on the
+/// original scale instead cancels catastrophically when |m_y| ≫ s_y (a target near 10⁶ with
+/// unit noise loses about 12 of the 16 digits).
 #[derive(Clone, Debug)]
 pub struct GaussianMixture {
     n_samples: usize,
     y_mean: f64,
     y_std: f64,
-    /// Σ_s μ_s per example.
-    sum_mean: Vec<f64>,
-    /// Σ_s (σ_s² + μ_s²) per example (the mixture's second moment, times S).
-    sum_second: Vec<f64>,
+    /// Running mean of μ_s per example (standardised scale).
+    mean: Vec<f64>,
+    /// Σ_s (μ_s − μ̄)² per example (standardised scale), by Welford's update.
+    m2: Vec<f64>,
+    /// Σ_s σ_s² per example (standardised scale).
+    sum_var: Vec<f64>,
     /// log Σ_s N(y | μ_s, σ_s²) per example (empty without targets).
     log_sum_lik: Vec<f64>,
     targets: Option<Vec<f64>>,
@@ -135,8 +143,9 @@ impl GaussianMixture {
             n_samples: 0,
             y_mean: scaler.y_mean,
             y_std: scaler.y_std,
-            sum_mean: vec![0.0; n],
-            sum_second: vec![0.0; n],
+            mean: vec![0.0; n],
+            m2: vec![0.0; n],
+            sum_var: vec![0.0; n],
             log_sum_lik: if targets.is_some() {
                 vec![f64::NEG_INFINITY; n]
             } else {
@@ -147,15 +156,19 @@ impl GaussianMixture {
     }
 
     fn add(&mut self, mean: &[f32], var: &[f32]) {
-        assert_eq!(mean.len(), self.sum_mean.len(), "one output per example");
+        assert_eq!(mean.len(), self.mean.len(), "one output per example");
         const LOG_2PI: f64 = 1.837_877_066_409_345_3;
         let scale_var = self.y_std * self.y_std;
+        let count = (self.n_samples + 1) as f64;
         for i in 0..mean.len() {
-            let mu = f64::from(mean[i]) * self.y_std + self.y_mean;
-            let v = f64::from(var[i]) * scale_var;
-            self.sum_mean[i] += mu;
-            self.sum_second[i] += v + mu * mu;
+            let (mu_std, var_std) = (f64::from(mean[i]), f64::from(var[i]));
+            let delta = mu_std - self.mean[i];
+            self.mean[i] += delta / count;
+            self.m2[i] += delta * (mu_std - self.mean[i]);
+            self.sum_var[i] += var_std;
             if let Some(targets) = &self.targets {
+                let mu = mu_std * self.y_std + self.y_mean;
+                let v = var_std * scale_var;
                 let r = targets[i] - mu;
                 let log_lik = -0.5 * (LOG_2PI + v.ln() + r * r / v);
                 self.log_sum_lik[i] = log_add_exp(self.log_sum_lik[i], log_lik);
@@ -164,10 +177,11 @@ impl GaussianMixture {
         self.n_samples += 1;
     }
 
+    /// Mean and variance of example `i`'s mixture on the original scale.
     fn mixture(&self, i: usize) -> (f64, f64) {
         let s = self.n_samples as f64;
-        let mean = self.sum_mean[i] / s;
-        let var = (self.sum_second[i] / s - mean * mean).max(0.0);
+        let mean = self.mean[i] * self.y_std + self.y_mean;
+        let var = (self.sum_var[i] / s + self.m2[i] / s) * (self.y_std * self.y_std);
         (mean, var)
     }
 
@@ -188,7 +202,7 @@ impl GaussianMixture {
         if self.n_samples == 0 {
             return Vec::new();
         }
-        (0..self.sum_mean.len())
+        (0..self.mean.len())
             .map(|i| {
                 let (mean, var) = self.mixture(i);
                 Summary::Gaussian {
@@ -304,6 +318,64 @@ mod tests {
             Summary::Gaussian { mean, std } => {
                 assert!((mean - 11.0).abs() < 1e-12);
                 assert!((std - 5f64.sqrt()).abs() < 1e-12);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn mixture_variance_keeps_its_digits_far_from_zero() {
+        // Targets near 10⁶ with unit-scale noise: y_mean = 10⁶ (and 10⁶ + 0.5 with y_std = 2).
+        // Var = 1/S Σ σ_s² + 1/S Σ (μ_s − μ̄)², exactly in f64 from the standardised values
+        // (the f32 values taken as exact), times y_std².
+        let means = [0.3f32, -0.7, 1.1, 0.45];
+        let vars = [1.0f32, 2.0, 0.5, 0.75];
+        let s = means.len() as f64;
+        let mu_bar = means.iter().map(|&m| f64::from(m)).sum::<f64>() / s;
+        let spread = means
+            .iter()
+            .map(|&m| (f64::from(m) - mu_bar).powi(2))
+            .sum::<f64>()
+            / s;
+        let noise = vars.iter().map(|&v| f64::from(v)).sum::<f64>() / s;
+        for (y_mean, y_std) in [(1e6, 1.0), (1e6 + 0.5, 2.0), (-3e7, 1.0)] {
+            let targets = TargetValues::Real(Array1::from(vec![0.0f32]));
+            let mut p = Predictive::new(&targets, &scaler(y_mean, y_std));
+            for (&m, &v) in means.iter().zip(&vars) {
+                p.add(&HeadOutput::Gaussian {
+                    mean: vec![m],
+                    var: vec![v],
+                });
+            }
+            let want_var = (noise + spread) * y_std * y_std;
+            let want_mean = y_mean + y_std * mu_bar;
+            match &p.summaries()[0] {
+                Summary::Gaussian { mean, std } => {
+                    assert!(
+                        (mean - want_mean).abs() <= 1e-15 * want_mean.abs(),
+                        "{mean}"
+                    );
+                    let rel = (std * std - want_var).abs() / want_var;
+                    assert!(
+                        rel < 1e-14,
+                        "y_mean {y_mean}: var {} vs {want_var}",
+                        std * std
+                    );
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        // One sample: the mixture is that Gaussian, its variance σ²·y_std² to the last bit.
+        let targets = TargetValues::Real(Array1::from(vec![0.0f32]));
+        let mut p = Predictive::new(&targets, &scaler(1e6, 3.0));
+        p.add(&HeadOutput::Gaussian {
+            mean: vec![0.3],
+            var: vec![0.7],
+        });
+        match &p.summaries()[0] {
+            Summary::Gaussian { mean, std } => {
+                assert_eq!(*mean, f64::from(0.3f32) * 3.0 + 1e6);
+                assert_eq!(*std, (f64::from(0.7f32) * 9.0).sqrt());
             }
             other => panic!("{other:?}"),
         }

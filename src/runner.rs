@@ -15,10 +15,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 
-use crate::data::{self, Dataset, Prepared};
+use crate::data::{self, Dataset, Prepared, load_dataset};
 use crate::error::{DataError, Error, Result, StoreError};
-use crate::rng::rng_from_seed;
-use crate::spec::{DataConfig, DataSourceKind, Experiment, RunConfig, RunSpec};
+use crate::spec::{Experiment, RunConfig, RunSpec};
 use crate::store;
 use crate::worker::{Finished, Worker, install_quiet_run_panics};
 
@@ -82,30 +81,6 @@ pub fn report_dir(root: &Path, name: &str) -> PathBuf {
 pub fn in_shard(run_id: &str, k: usize, n: usize) -> bool {
     let hash = u64::from_str_radix(run_id, 16).unwrap_or(0);
     (hash % n as u64) as usize == k - 1
-}
-
-/// Draws or reads the data set a data section names. Toy generators use the experiment's data
-/// seed, so every run of an experiment sees the same data.
-pub fn load_dataset(config: &DataConfig, seed: u64) -> Result<Dataset, DataError> {
-    let mut rng = rng_from_seed(seed);
-    let n = config.n.unwrap_or(0);
-    let noise = config.noise.unwrap_or(0.0);
-    Ok(match config.source {
-        DataSourceKind::Csv => {
-            let path = config
-                .path
-                .as_ref()
-                .ok_or_else(|| DataError::Invalid("data.path is missing".into()))?;
-            let target = config
-                .target
-                .as_deref()
-                .ok_or_else(|| DataError::Invalid("data.target is missing".into()))?;
-            data::load_csv(path, target, config.task())?
-        }
-        DataSourceKind::ToyGap1d => data::toy_gap_1d(n, noise, &mut rng),
-        DataSourceKind::TwoMoons => data::two_moons(n, noise, &mut rng),
-        DataSourceKind::Spirals => data::spirals(n, config.classes.unwrap_or(3), noise, &mut rng),
-    })
 }
 
 /// Data sets of a batch, loaded once each (keyed by the data section and its seed), on first

@@ -1,12 +1,15 @@
-//! Numeric CSV tables with a header row.
+//! Numeric CSV tables, with a header row or without one, plain or gzip-compressed.
 //!
-//! The dialect is the common one: the first non-empty line is the header; the separator is the
-//! one of `,` `;` `\t` that occurs most often in the header outside quotes (ties resolved in that
-//! order); fields may be wrapped in double quotes, with `""` for a literal quote; spaces around
-//! fields are ignored; blank lines are skipped; a UTF-8 byte-order mark is dropped. A quoted field
-//! may not span lines, so line numbers in errors are the lines an editor shows.
+//! The dialect is the common one: the first non-empty line is the header (or, with
+//! `header = false`, the first data row); the separator is the one of `,` `;` `\t` that occurs
+//! most often in that line outside quotes (ties resolved in that order); fields may be wrapped in
+//! double quotes, with `""` for a literal quote; spaces around fields are ignored; blank lines are
+//! skipped; a UTF-8 byte-order mark is dropped. A quoted field may not span lines, so line numbers
+//! in errors are the lines an editor shows. Bytes that start with the gzip magic number
+//! (`1f 8b`) are decompressed first, whatever the file is called.
 
 use std::collections::BTreeMap;
+use std::io::Read;
 use std::path::Path;
 
 use ndarray::{Array1, Array2};
@@ -17,30 +20,80 @@ use crate::error::DataError;
 /// Loads a CSV table whose column `target` is the target and every other column a numeric
 /// feature.
 ///
+/// `header`: `Some(true)` reads the first line as column names, `Some(false)` reads every line
+/// as data and names the columns by their 0-based index (`"0"`, `"1"`, …), and `None` reads a
+/// header but refuses a first line made only of numbers, which is almost always a file without
+/// a header (taking it as names would drop a data row silently).
+///
 /// Regression parses the target as `f32`. Classification maps the distinct target texts to class
 /// indices `0..K`: in increasing numeric order when every value is a number (so `2 < 10`, and `5`
 /// and `5.0` are one class), otherwise in byte order of the text; `names` keeps the first text
-/// seen for each class.
+/// seen for each class. It needs at least 2 classes.
 ///
-/// Errors name the file and the 1-based line: a missing or unreadable file (with a pointer to
-/// `data/README.md`), an empty file or one without data rows, a duplicate or unknown column name
-/// (listing the columns), a row with the wrong number of fields, a cell that is not a finite
-/// number.
-pub fn load_csv(path: &Path, target: &str, task: Task) -> Result<Dataset, DataError> {
-    let text = std::fs::read_to_string(path).map_err(|source| DataError::Io {
+/// Errors name the file and the 1-based line or the column: a missing or unreadable file (with a
+/// pointer to `data/README.md`), gzip data that does not decompress, text that is not UTF-8, an
+/// empty file or one without data rows, a first line of numbers read as a header, a duplicate or
+/// unknown column name (listing the columns), no feature column, a row with the wrong number of
+/// fields, a cell that is not a finite number within the `f32` range, a classification target
+/// with a single class.
+pub fn load_csv(
+    path: &Path,
+    target: &str,
+    task: Task,
+    header: Option<bool>,
+) -> Result<Dataset, DataError> {
+    let bytes = std::fs::read(path).map_err(|source| DataError::Io {
         path: path.to_path_buf(),
         hint: if source.kind() == std::io::ErrorKind::NotFound {
             "Check the path (relative paths start at the working directory); see data/README.md \
              for how to obtain the data sets"
                 .to_string()
         } else {
-            "The file must be readable UTF-8 text; see data/README.md for how to obtain the data \
-             sets"
+            "The file must be readable; see data/README.md for how to obtain the data sets"
                 .to_string()
         },
         source,
     })?;
-    parse_csv(&text, path, target, task)
+    read_csv(&bytes, path, target, task, header)
+}
+
+/// [`load_csv`] on the file's bytes (plain or gzip-compressed); `path` only names it in errors.
+pub fn read_csv(
+    bytes: &[u8],
+    path: &Path,
+    target: &str,
+    task: Task,
+    header: Option<bool>,
+) -> Result<Dataset, DataError> {
+    let decompressed;
+    let bytes = if bytes.starts_with(&[0x1f, 0x8b]) {
+        let mut out = Vec::new();
+        flate2::read::MultiGzDecoder::new(bytes)
+            .read_to_end(&mut out)
+            .map_err(|source| DataError::Io {
+                path: path.to_path_buf(),
+                source,
+                hint: "The file is gzip-compressed but does not decompress (truncated or \
+                       corrupt?); obtain it again, see data/README.md"
+                    .to_string(),
+            })?;
+        decompressed = out;
+        &decompressed[..]
+    } else {
+        bytes
+    };
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        let line = 1 + bytes[..e.valid_up_to()]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count();
+        malformed(
+            path,
+            line,
+            "not UTF-8 text; save the file as UTF-8 (a CSV of numbers is plain ASCII)".into(),
+        )
+    })?;
+    parse_csv(text, path, target, task, header)
 }
 
 fn malformed(path: &Path, line: usize, message: String) -> DataError {
@@ -52,30 +105,63 @@ fn malformed(path: &Path, line: usize, message: String) -> DataError {
 }
 
 /// The parse of the file's text; `path` is only used in error messages.
-fn parse_csv(text: &str, path: &Path, target: &str, task: Task) -> Result<Dataset, DataError> {
+fn parse_csv(
+    text: &str,
+    path: &Path,
+    target: &str,
+    task: Task,
+    header: Option<bool>,
+) -> Result<Dataset, DataError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     // (1-based line number, line without its terminator), blank lines dropped.
     let mut lines = text
         .lines()
         .enumerate()
         .map(|(i, l)| (i + 1, l))
-        .filter(|(_, l)| !l.trim().is_empty());
+        .filter(|(_, l)| !l.trim().is_empty())
+        .peekable();
+    let has_header = header != Some(false);
 
-    let Some((header_line, header)) = lines.next() else {
+    let Some(&(first_line, first)) = lines.peek() else {
         return Err(malformed(
             path,
             1,
-            "the file is empty; expected a header row of column names followed by data rows".into(),
+            if has_header {
+                "the file is empty; expected a header row of column names followed by data rows"
+            } else {
+                "the file is empty; expected rows of numbers"
+            }
+            .into(),
         ));
     };
-    let sep = detect_separator(header);
-    let names = split_fields(header, sep).map_err(|m| malformed(path, header_line, m))?;
+    let sep = detect_separator(first);
+    let first_fields = split_fields(first, sep).map_err(|m| malformed(path, first_line, m))?;
+    let names: Vec<String> = if has_header {
+        lines.next();
+        if header.is_none() && first_fields.iter().all(|f| parse_number(f).is_ok()) {
+            let last = first_fields.len() - 1;
+            return Err(malformed(
+                path,
+                first_line,
+                format!(
+                    "this line holds only numbers, so the file seems to have no header row; \
+                     add `header = false` to [data] to read every line as data, with the \
+                     columns named by their 0-based index \"0\" to \"{last}\" (e.g. \
+                     `target = \"{last}\"` for the last column). If these numbers are the \
+                     column names, set `header = true`"
+                ),
+            ));
+        }
+        first_fields
+    } else {
+        (0..first_fields.len()).map(|i| i.to_string()).collect()
+    };
     let mut seen = BTreeMap::new();
     for (i, name) in names.iter().enumerate() {
         if name.is_empty() {
             return Err(malformed(
                 path,
-                header_line,
+                first_line,
                 format!(
                     "column {} has an empty name; every column needs a name",
                     i + 1
@@ -85,7 +171,7 @@ fn parse_csv(text: &str, path: &Path, target: &str, task: Task) -> Result<Datase
         if let Some(first) = seen.insert(name.as_str(), i) {
             return Err(malformed(
                 path,
-                header_line,
+                first_line,
                 format!(
                     "column name '{name}' occurs twice (columns {} and {}); rename one",
                     first + 1,
@@ -95,29 +181,59 @@ fn parse_csv(text: &str, path: &Path, target: &str, task: Task) -> Result<Datase
         }
     }
     let Some(&target_col) = seen.get(target) else {
-        return Err(malformed(
-            path,
-            header_line,
+        let message = if has_header {
             format!(
                 "no column named '{target}'; the columns are: {}. Set the target to one of them",
                 names.join(", ")
+            )
+        } else {
+            format!(
+                "no column named '{target}'; without a header row the {} columns are named by \
+                 their 0-based index \"0\" to \"{}\". Set the target to one of them",
+                names.len(),
+                names.len() - 1
+            )
+        };
+        return Err(malformed(path, first_line, message));
+    };
+    let n_cols = names.len();
+    if n_cols < 2 {
+        return Err(malformed(
+            path,
+            first_line,
+            format!(
+                "the only column is the target '{target}'; at least one feature column is \
+                 needed"
             ),
         ));
-    };
-
-    let n_cols = names.len();
+    }
     let n_features = n_cols - 1;
+    let first_data_line = if has_header { None } else { Some(first_line) };
+    // In a file read without a header, a first line of names fails to parse: say why.
+    let cell_error = |line_no: usize, what: String, m: String| {
+        let hint = if first_data_line == Some(line_no) {
+            format!("; line {line_no} looks like a header row: remove `header = false` from [data]")
+        } else {
+            String::new()
+        };
+        malformed(path, line_no, format!("{what}: {m}{hint}"))
+    };
     let mut x: Vec<f32> = Vec::new();
     let mut y_text: Vec<(usize, String)> = Vec::new();
     for (line_no, line) in lines {
         let fields = split_fields(line, sep).map_err(|m| malformed(path, line_no, m))?;
         if fields.len() != n_cols {
+            let reference = if has_header {
+                format!("the header (line {first_line})")
+            } else {
+                format!("line {first_line}")
+            };
             return Err(malformed(
                 path,
                 line_no,
                 format!(
-                    "this row has {} fields but the header (line {header_line}) has {n_cols}; \
-                     check for a missing or extra '{}' separator",
+                    "this row has {} fields but {reference} has {n_cols}; check for a missing \
+                     or extra '{}' separator",
                     fields.len(),
                     sep.escape_default()
                 ),
@@ -127,10 +243,9 @@ fn parse_csv(text: &str, path: &Path, target: &str, task: Task) -> Result<Datase
             if col == target_col {
                 y_text.push((line_no, field));
             } else {
-                let v = parse_number(&field).map_err(|m| {
-                    malformed(path, line_no, format!("column '{}': {m}", names[col]))
-                })?;
-                x.push(v as f32);
+                let v = parse_f32(&field)
+                    .map_err(|m| cell_error(line_no, format!("column '{}'", names[col]), m))?;
+                x.push(v);
             }
         }
     }
@@ -138,7 +253,7 @@ fn parse_csv(text: &str, path: &Path, target: &str, task: Task) -> Result<Datase
     if n == 0 {
         return Err(malformed(
             path,
-            header_line,
+            first_line,
             "the file has a header but no data rows".into(),
         ));
     }
@@ -147,13 +262,28 @@ fn parse_csv(text: &str, path: &Path, target: &str, task: Task) -> Result<Datase
         Task::Regression => {
             let mut y = Array1::zeros(n);
             for (slot, (line_no, field)) in y.iter_mut().zip(&y_text) {
-                *slot = parse_number(field).map_err(|m| {
-                    malformed(path, *line_no, format!("target column '{target}': {m}"))
-                })? as f32;
+                *slot = parse_f32(field)
+                    .map_err(|m| cell_error(*line_no, format!("target column '{target}'"), m))?;
             }
             TargetValues::Real(y)
         }
-        Task::Classification => classes(y_text.into_iter().map(|(_, t)| t).collect()),
+        Task::Classification => {
+            let classes = classes(y_text.into_iter().map(|(_, t)| t).collect());
+            if let TargetValues::Class { names, .. } = &classes
+                && names.len() < 2
+            {
+                return Err(DataError::Column {
+                    path: path.to_path_buf(),
+                    column: target.to_string(),
+                    message: format!(
+                        "every one of the {n} rows has the class '{}'; classification needs at \
+                         least 2 classes: check `data.target`, or use `task = \"regression\"`",
+                        names[0]
+                    ),
+                });
+            }
+            classes
+        }
     };
     let feature_names = names
         .iter()
@@ -224,6 +354,18 @@ fn parse_number(field: &str) -> Result<f64, String> {
              are not supported)"
         )),
     }
+}
+
+/// A finite number within the `f32` range (features and regression targets are `f32`, and a
+/// larger value would become infinite), or a message saying why not.
+fn parse_f32(field: &str) -> Result<f32, String> {
+    let v = parse_number(field)? as f32;
+    if v.is_infinite() {
+        return Err(format!(
+            "'{field}' is beyond the range of 32-bit floats (±3.4e38); rescale the column"
+        ));
+    }
+    Ok(v)
 }
 
 /// The separator among `,` `;` `\t` that occurs most often in `header` outside quotes.
@@ -312,6 +454,9 @@ mod tests {
     struct TempCsv(PathBuf);
     impl TempCsv {
         fn new(contents: &str) -> Self {
+            Self::bytes(contents.as_bytes())
+        }
+        fn bytes(contents: &[u8]) -> Self {
             static COUNTER: AtomicUsize = AtomicUsize::new(0);
             let name = format!(
                 "bayeslab-data-{}-{}.csv",
@@ -335,7 +480,7 @@ mod tests {
     fn shared(name: &str) -> PathBuf {
         PathBuf::from(env!("CARGO_MANIFEST_DIR"))
             .join("data/uci")
-            .join(name)
+            .join(format!("{name}.gz"))
     }
 
     fn real(d: &Dataset) -> &Array1<f32> {
@@ -348,7 +493,7 @@ mod tests {
     #[test]
     fn quoted_header_and_semicolon_separator() {
         let f = TempCsv::new("\"fixed acidity\";\"pH\";\"quality\"\n7.4;3.51;5\n 7.8 ; 3.2 ;6\n");
-        let d = load_csv(&f.0, "quality", Task::Regression).unwrap();
+        let d = load_csv(&f.0, "quality", Task::Regression, None).unwrap();
         assert_eq!(d.feature_names, ["fixed acidity", "pH"]);
         assert_eq!(d.target_name, "quality");
         assert_eq!(d.x, ndarray::array![[7.4f32, 3.51], [7.8, 3.2]]);
@@ -358,7 +503,7 @@ mod tests {
     #[test]
     fn tab_separator_crlf_bom_blank_lines_and_quoted_comma() {
         let f = TempCsv::new("\u{feff}a\t\"b, c\"\ty\r\n1\t2\t3\r\n\r\n4\t\"5\"\t6\r\n");
-        let d = load_csv(&f.0, "b, c", Task::Regression).unwrap();
+        let d = load_csv(&f.0, "b, c", Task::Regression, None).unwrap();
         assert_eq!(d.feature_names, ["a", "y"]);
         assert_eq!(d.x, ndarray::array![[1.0f32, 3.0], [4.0, 6.0]]);
         assert_eq!(real(&d).to_vec(), [2.0, 5.0]);
@@ -367,7 +512,7 @@ mod tests {
     #[test]
     fn classification_orders_numbers_numerically_and_text_bytewise() {
         let f = TempCsv::new("x,y\n0,10\n1,2\n2,9\n3,2.0\n");
-        let d = load_csv(&f.0, "y", Task::Classification).unwrap();
+        let d = load_csv(&f.0, "y", Task::Classification, None).unwrap();
         match &d.y {
             TargetValues::Class {
                 labels,
@@ -381,7 +526,7 @@ mod tests {
             TargetValues::Real(_) => panic!("classes expected"),
         }
         let f = TempCsv::new("x,y\n0,pos\n1,neg\n2,pos\n3,Neutral\n");
-        let d = load_csv(&f.0, "y", Task::Classification).unwrap();
+        let d = load_csv(&f.0, "y", Task::Classification, None).unwrap();
         match &d.y {
             TargetValues::Class { labels, names, .. } => {
                 assert_eq!(names, &["Neutral", "neg", "pos"]);
@@ -393,7 +538,13 @@ mod tests {
 
     #[test]
     fn shipped_uci_files_have_the_documented_shapes() {
-        let b = load_csv(&shared("boston_housing.csv"), "medv", Task::Regression).unwrap();
+        let b = load_csv(
+            &shared("boston_housing.csv"),
+            "medv",
+            Task::Regression,
+            None,
+        )
+        .unwrap();
         assert_eq!((b.len(), b.n_features()), (506, 13));
         assert_eq!(b.feature_names[0], "crim");
         // First row of the file: crim 0.00632 ... lstat 4.98, medv 24.00.
@@ -405,13 +556,20 @@ mod tests {
             &shared("concrete.csv"),
             "compressive_strength",
             Task::Regression,
+            None,
         )
         .unwrap();
         assert_eq!((c.len(), c.n_features()), (1030, 8));
         assert_eq!(c.feature_names[7], "age");
         assert_eq!(real(&c)[0], 79.99);
 
-        let w = load_csv(&shared("winequality-red.csv"), "quality", Task::Regression).unwrap();
+        let w = load_csv(
+            &shared("winequality-red.csv"),
+            "quality",
+            Task::Regression,
+            None,
+        )
+        .unwrap();
         assert_eq!((w.len(), w.n_features()), (1599, 11));
         assert_eq!(w.feature_names[0], "fixed acidity");
         assert_eq!(w.feature_names[10], "alcohol");
@@ -422,6 +580,7 @@ mod tests {
             &shared("winequality-red.csv"),
             "quality",
             Task::Classification,
+            None,
         )
         .unwrap();
         match &wc.y {
@@ -433,7 +592,7 @@ mod tests {
     #[test]
     fn missing_file_names_the_file_and_the_readme() {
         let path = std::env::temp_dir().join("bayeslab-no-such-file-7f3a.csv");
-        let msg = load_csv(&path, "y", Task::Regression)
+        let msg = load_csv(&path, "y", Task::Regression, None)
             .unwrap_err()
             .to_string();
         assert!(msg.contains("bayeslab-no-such-file-7f3a.csv"), "{msg}");
@@ -443,7 +602,7 @@ mod tests {
     #[test]
     fn unknown_target_lists_the_columns() {
         let f = TempCsv::new("alpha,beta,gamma\n1,2,3\n");
-        let msg = load_csv(&f.0, "delta", Task::Regression)
+        let msg = load_csv(&f.0, "delta", Task::Regression, None)
             .unwrap_err()
             .to_string();
         assert!(msg.contains(&format!("{}:1:", f.name())), "{msg}");
@@ -455,7 +614,7 @@ mod tests {
     fn bad_cell_names_its_line_and_column() {
         // Line 4 counts the header and the blank line 3.
         let f = TempCsv::new("age,y\n1,2\n\nabc,3\n");
-        let msg = load_csv(&f.0, "y", Task::Regression)
+        let msg = load_csv(&f.0, "y", Task::Regression, None)
             .unwrap_err()
             .to_string();
         assert!(msg.contains(&format!("{}:4:", f.name())), "{msg}");
@@ -463,13 +622,13 @@ mod tests {
         assert!(msg.contains("cannot parse 'abc' as a number"), "{msg}");
         // A bad regression target and a non-finite value are refused too.
         let f = TempCsv::new("age,y\n1,2\n2,x\n");
-        let msg = load_csv(&f.0, "y", Task::Regression)
+        let msg = load_csv(&f.0, "y", Task::Regression, None)
             .unwrap_err()
             .to_string();
         assert!(msg.contains(&format!("{}:3:", f.name())), "{msg}");
         assert!(msg.contains("target column 'y'"), "{msg}");
         let f = TempCsv::new("age,y\nnan,2\n");
-        let msg = load_csv(&f.0, "y", Task::Regression)
+        let msg = load_csv(&f.0, "y", Task::Regression, None)
             .unwrap_err()
             .to_string();
         assert!(
@@ -481,7 +640,7 @@ mod tests {
     #[test]
     fn ragged_row_names_its_line_and_counts() {
         let f = TempCsv::new("a;b;y\n1;2;3\n4;5\n");
-        let msg = load_csv(&f.0, "y", Task::Regression)
+        let msg = load_csv(&f.0, "y", Task::Regression, None)
             .unwrap_err()
             .to_string();
         assert!(msg.contains(&format!("{}:3:", f.name())), "{msg}");
@@ -502,7 +661,7 @@ mod tests {
         ];
         for (text, line, what) in cases {
             let f = TempCsv::new(text);
-            let msg = load_csv(&f.0, "y", Task::Regression)
+            let msg = load_csv(&f.0, "y", Task::Regression, None)
                 .unwrap_err()
                 .to_string();
             assert!(msg.contains(&f.name()), "{msg}");
@@ -519,5 +678,108 @@ mod tests {
         assert_eq!(split_fields("1\t\t2", '\t').unwrap(), ["1", "", "2"]);
         assert_eq!(detect_separator("\"a;b\",c,d"), ',');
         assert_eq!(detect_separator("a;b;c"), ';');
+    }
+
+    fn gzip(bytes: &[u8]) -> Vec<u8> {
+        use std::io::Write;
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        e.write_all(bytes).unwrap();
+        e.finish().unwrap()
+    }
+
+    fn error(text: &str, target: &str, task: Task, header: Option<bool>) -> (String, TempCsv) {
+        let f = TempCsv::new(text);
+        let msg = load_csv(&f.0, target, task, header)
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains(&f.name()), "{msg}");
+        (msg, f)
+    }
+
+    #[test]
+    fn gzip_compressed_bytes_read_as_the_plain_text() {
+        let text = "a,b,y\n1,2,3\n4,5,6\n";
+        let plain = load_csv(&TempCsv::new(text).0, "y", Task::Regression, None).unwrap();
+        let f = TempCsv::bytes(&gzip(text.as_bytes()));
+        let packed = load_csv(&f.0, "y", Task::Regression, None).unwrap();
+        assert_eq!(packed.x, plain.x);
+        assert_eq!(real(&packed), real(&plain));
+        assert_eq!(packed.feature_names, plain.feature_names);
+        // A truncated gzip stream is an error naming the file, not a panic or a short table.
+        let full = gzip(text.as_bytes());
+        let f = TempCsv::bytes(&full[..full.len() / 2]);
+        let msg = load_csv(&f.0, "y", Task::Regression, None)
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains(&f.name()) && msg.contains("gzip"), "{msg}");
+    }
+
+    #[test]
+    fn headerless_files_are_refused_unless_header_is_false() {
+        let text = "0.5,1,7\n0.25,2,8\n";
+        let (msg, f) = error(text, "2", Task::Regression, None);
+        assert!(msg.contains(&format!("{}:1:", f.name())), "{msg}");
+        assert!(msg.contains("no header row"), "{msg}");
+        assert!(msg.contains("header = false"), "{msg}");
+        assert!(msg.contains("target = \"2\""), "{msg}");
+        // With header = false every line is data and the columns are "0", "1", "2".
+        let d = load_csv(&f.0, "2", Task::Regression, Some(false)).unwrap();
+        assert_eq!(d.feature_names, ["0", "1"]);
+        assert_eq!(d.x, ndarray::array![[0.5f32, 1.0], [0.25, 2.0]]);
+        assert_eq!(real(&d).to_vec(), [7.0, 8.0]);
+        let d = load_csv(&f.0, "0", Task::Classification, Some(false)).unwrap();
+        assert_eq!(d.feature_names, ["1", "2"]);
+        assert_eq!(d.n_classes(), Some(2));
+        // header = true takes numbers as column names.
+        let d = load_csv(&f.0, "7", Task::Regression, Some(true)).unwrap();
+        assert_eq!(d.feature_names, ["0.5", "1"]);
+        assert_eq!(d.len(), 1);
+        // The target names a column index; out of range lists the names.
+        let msg = load_csv(&f.0, "3", Task::Regression, Some(false))
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("\"0\" to \"2\""), "{msg}");
+        // A file with a header read with header = false: line 1 does not parse, and says why.
+        let (msg, _) = error("a,y\n1,2\n", "1", Task::Regression, Some(false));
+        assert!(
+            msg.contains(":1:") && msg.contains("looks like a header row"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn a_single_class_target_is_refused_with_the_column() {
+        let (msg, f) = error("x,y\n1,a\n2,a\n3,a\n", "y", Task::Classification, None);
+        assert!(msg.starts_with(&f.0.display().to_string()), "{msg}");
+        assert!(msg.contains("column 'y'"), "{msg}");
+        assert!(msg.contains("at least 2 classes"), "{msg}");
+        assert!(msg.contains("'a'"), "{msg}");
+        // Numeric texts that are one number are one class too.
+        let (msg, _) = error("x,y\n1,5\n2,5.0\n", "y", Task::Classification, None);
+        assert!(msg.contains("at least 2 classes"), "{msg}");
+    }
+
+    #[test]
+    fn no_feature_column_non_utf8_and_out_of_f32_range_are_refused() {
+        let (msg, _) = error("y\n1\n2\n", "y", Task::Regression, None);
+        assert!(
+            msg.contains(":1:") && msg.contains("feature column"),
+            "{msg}"
+        );
+        let f = TempCsv::bytes(b"a,y\n1,2\n\xff,3\n");
+        let msg = load_csv(&f.0, "y", Task::Regression, None)
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains(":3:") && msg.contains("UTF-8"), "{msg}");
+        let (msg, _) = error("a,y\n1e39,2\n", "y", Task::Regression, None);
+        assert!(
+            msg.contains(":2:") && msg.contains("column 'a'") && msg.contains("32-bit"),
+            "{msg}"
+        );
+        let (msg, _) = error("a,y\n1,-1e39\n", "y", Task::Regression, None);
+        assert!(msg.contains("target column 'y'"), "{msg}");
+        // The largest f32 itself is fine.
+        let f = TempCsv::new("a,y\n3.4028235e38,1\n");
+        assert!(load_csv(&f.0, "y", Task::Regression, None).is_ok());
     }
 }

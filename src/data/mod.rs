@@ -3,8 +3,9 @@
 //!
 //! This module owns turning files and seeds into in-memory [`Dataset`]s and index [`Split`]s; it
 //! never trains, scores or writes results. Every random choice takes an explicit [`Rng`] or seed
-//! and uses only generators defined here on top of the ChaCha stream (see [`random`]), so a split,
-//! a batch order or a toy data set is the same on every machine and every `rand` release.
+//! and uses only generators defined here on top of the ChaCha stream (see [`random`]), so a split
+//! or a batch order (integer arithmetic only) is the same on every machine and every `rand`
+//! release, and a toy data set wherever `f64` `ln`, `sin` and `cos` round alike.
 //!
 //! Still to come, in their own submodules: word-level text corpora (Penn Treebank, Mikolov
 //! version: vocabulary, `<eos>` per line, contiguous batches for truncated BPTT), character-level
@@ -14,13 +15,15 @@
 mod batch;
 mod csv;
 pub mod random;
+mod source;
 mod split;
 mod standardize;
 mod toy;
 
 pub use batch::{Batcher, bootstrap};
-pub use csv::load_csv;
-pub use split::{Split, SplitConfig, make_split};
+pub use csv::{load_csv, read_csv};
+pub use source::{SHIPPED_DATA, load_dataset, shipped_data};
+pub use split::{Split, SplitConfig, check_split, make_split};
 pub use standardize::{Prepared, Standardizer, prepare};
 pub use toy::{spirals, toy_gap_1d, toy_gap_1d_f, toy_gap_1d_grid, two_moons};
 

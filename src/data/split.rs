@@ -12,6 +12,9 @@ fn one() -> usize {
     1
 }
 
+/// The most splits a config may define (each is a run per method and seed).
+pub const MAX_SPLITS: usize = 100_000;
+
 /// How rows are divided into train, validation and test parts.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
@@ -76,10 +79,19 @@ impl SplitConfig {
                 if repeats == 0 {
                     return Err(("repeats".into(), "must be at least 1, got 0".into()));
                 }
+                if repeats > MAX_SPLITS {
+                    return Err((
+                        "repeats".into(),
+                        format!("must be at most {MAX_SPLITS}, got {repeats}"),
+                    ));
+                }
             }
             SplitConfig::Kfold { k, valid } => {
                 if k < 2 {
                     return Err(("k".into(), format!("must be at least 2, got {k}")));
+                }
+                if k > MAX_SPLITS {
+                    return Err(("k".into(), format!("must be at most {MAX_SPLITS}, got {k}")));
                 }
                 fraction("valid", valid)?;
             }
@@ -126,6 +138,60 @@ pub fn make_split(
             config.n_splits()
         )));
     }
+    let (mut train, mut valid, mut test) = match *config {
+        SplitConfig::Random { .. } => {
+            let (_, n_valid, n_test) = part_sizes(n, config, index)?;
+            let mut rng = rng_for(seed, &["split", "random", &index.to_string()]);
+            let perm = permutation(n, &mut rng);
+            let (te, rest) = perm.split_at(n_test);
+            let (va, tr) = rest.split_at(n_valid);
+            (tr.to_vec(), va.to_vec(), te.to_vec())
+        }
+        SplitConfig::Kfold { k, .. } => {
+            let (_, n_valid, _) = part_sizes(n, config, index)?;
+            let mut rng = rng_for(seed, &["split", "kfold"]);
+            let perm = permutation(n, &mut rng);
+            let (start, end) = fold_bounds(n, k, index);
+            let rest: Vec<usize> = perm[end..].iter().chain(&perm[..start]).copied().collect();
+            let (va, tr) = rest.split_at(n_valid);
+            (tr.to_vec(), va.to_vec(), perm[start..end].to_vec())
+        }
+    };
+    train.sort_unstable();
+    valid.sort_unstable();
+    test.sort_unstable();
+    Ok(Split { train, valid, test })
+}
+
+/// Checks that every split of `config` leaves non-empty parts for `n` rows (the rules of
+/// [`make_split`]), so a data set too small for its split is refused before any run starts.
+pub fn check_split(n: usize, config: &SplitConfig) -> Result<(), DataError> {
+    config
+        .validate()
+        .map_err(|(key, message)| DataError::Invalid(format!("split.{key}: {message}")))?;
+    match config {
+        // Every random split has the same sizes.
+        SplitConfig::Random { .. } => part_sizes(n, config, 0).map(|_| ()),
+        SplitConfig::Kfold { k, .. } => {
+            (0..*k).try_for_each(|i| part_sizes(n, config, i).map(|_| ()))
+        }
+    }
+}
+
+/// The first and one-past-last position of fold `index` in the permutation: the first n mod k
+/// folds have ⌈n/k⌉ rows, the others ⌊n/k⌋.
+fn fold_bounds(n: usize, k: usize, index: usize) -> (usize, usize) {
+    let (small, extra) = (n / k, n % k);
+    let start = index * small + index.min(extra);
+    (start, start + small + usize::from(index < extra))
+}
+
+/// (train, validation, test) row counts of split `index`, or why a part would be empty.
+fn part_sizes(
+    n: usize,
+    config: &SplitConfig,
+    index: usize,
+) -> Result<(usize, usize, usize), DataError> {
     let count = |what: &str, fraction: f64, of: usize| {
         let m = (fraction * of as f64).round() as usize;
         if fraction > 0.0 && m == 0 {
@@ -136,7 +202,7 @@ pub fn make_split(
             Ok(m)
         }
     };
-    let (mut train, mut valid, mut test) = match *config {
+    match *config {
         SplitConfig::Random { valid, test, .. } => {
             let n_test = count("test", test, n)?;
             let n_valid = count("valid", valid, n)?;
@@ -146,11 +212,7 @@ pub fn make_split(
                      validation rows; lower split.valid or split.test"
                 )));
             }
-            let mut rng = rng_for(seed, &["split", "random", &index.to_string()]);
-            let perm = permutation(n, &mut rng);
-            let (te, rest) = perm.split_at(n_test);
-            let (va, tr) = rest.split_at(n_valid);
-            (tr.to_vec(), va.to_vec(), te.to_vec())
+            Ok((n - n_test - n_valid, n_valid, n_test))
         }
         SplitConfig::Kfold { k, valid } => {
             if n < k {
@@ -159,27 +221,18 @@ pub fn make_split(
                      lower split.k"
                 )));
             }
-            let mut rng = rng_for(seed, &["split", "kfold"]);
-            let perm = permutation(n, &mut rng);
-            let (small, extra) = (n / k, n % k);
-            let start = index * small + index.min(extra);
-            let end = start + small + usize::from(index < extra);
-            let rest: Vec<usize> = perm[end..].iter().chain(&perm[..start]).copied().collect();
-            let n_valid = count("valid", valid, rest.len())?;
-            if n_valid >= rest.len() {
+            let (start, end) = fold_bounds(n, k, index);
+            let rest = n - (end - start);
+            let n_valid = count("valid", valid, rest)?;
+            if n_valid >= rest {
                 return Err(DataError::Invalid(format!(
                     "split: fold {index} leaves no training rows after {n_valid} validation rows; \
                      lower split.valid"
                 )));
             }
-            let (va, tr) = rest.split_at(n_valid);
-            (tr.to_vec(), va.to_vec(), perm[start..end].to_vec())
+            Ok((rest - n_valid, n_valid, end - start))
         }
-    };
-    train.sort_unstable();
-    valid.sort_unstable();
-    test.sort_unstable();
-    Ok(Split { train, valid, test })
+    }
 }
 
 #[cfg(test)]
@@ -285,5 +338,23 @@ mod tests {
         assert_eq!(c, SplitConfig::Kfold { k: 10, valid: 0.0 });
         assert_eq!(c.n_splits(), 10);
         assert!(toml::from_str::<SplitConfig>("kind = \"kfold\"\nk = 10\nfolds = 3").is_err());
+    }
+
+    #[test]
+    fn check_split_refuses_exactly_what_make_split_refuses() {
+        let configs = [
+            random(0.1, 0.1, 3),
+            random(0.0, 0.3, 1),
+            random(0.45, 0.45, 1),
+            SplitConfig::Kfold { k: 3, valid: 0.0 },
+            SplitConfig::Kfold { k: 5, valid: 0.1 },
+            SplitConfig::Kfold { k: 4, valid: 0.7 },
+        ];
+        for n in [0, 1, 2, 3, 4, 5, 7, 10, 11, 23] {
+            for c in &configs {
+                let each = (0..c.n_splits()).all(|i| make_split(n, c, i, 5).is_ok());
+                assert_eq!(check_split(n, c).is_ok(), each, "n = {n}, {c:?}");
+            }
+        }
     }
 }

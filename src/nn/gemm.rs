@@ -11,6 +11,12 @@
 //! [`PARALLEL_WORK`], measured by `bench`); [`sgemm_blas`] and [`sgemm_mm`] force a backend. f64 (used by the gradient checks)
 //! always goes through `matrixmultiply`.
 //!
+//! Reproducibility: both backends pick their kernels at run time from the CPU's features
+//! (matrixmultiply: AVX-512, AVX2/FMA or SSE; OpenBLAS: its core for this CPU), and kernels add in
+//! different orders, so a product is bit-for-bit the same only for the same build on the same kind
+//! of CPU. On one machine it does not depend on [`blas_threads`]: the split over threads cuts C
+//! into blocks and never the inner dimension.
+//!
 //! This module owns no buffers and never allocates.
 
 use ndarray::NdFloat;

@@ -647,15 +647,48 @@ fn network_is_send_and_clone_and_clones_are_independent() {
     let (x, _, yc) = batch(4, HeadKind::Softmax, 3);
     let x = x.mapv(|v| v as f32);
     let y = Targets::Class(&yc);
-    // A clone moved to another thread computes the same loss as the original here.
+    let mut grads = vec![0.0f32; net.n_params()];
+    // A training step fills the buffers and the dropout masks the clone starts from.
+    let loss = net.loss_grad(
+        &params,
+        &mut grads,
+        x.view(),
+        y,
+        Mode::Train,
+        &mut rng_from_seed(4),
+    );
+    let before = format!("{net:?}");
+
+    // A clone moved to another thread computes the same loss, then takes a step of its own on a
+    // larger batch (its buffers grow, its masks are redrawn).
     let mut moved = net.clone();
-    let (p, xv) = (&params, x.view());
-    let there = std::thread::scope(|scope| {
+    let (x8, _, yc8) = batch(8, HeadKind::Softmax, 5);
+    let x8 = x8.mapv(|v| v as f32);
+    let (p, xv, x8v) = (&params, x.view(), x8.view());
+    let (there, moved_state) = std::thread::scope(|scope| {
         scope
-            .spawn(move || moved.loss(p, xv, y, Mode::Train, &mut rng_from_seed(4)))
+            .spawn(move || {
+                let there = moved.loss(p, xv, y, Mode::Train, &mut rng_from_seed(4));
+                let mut g = vec![0.0f32; moved.n_params()];
+                let y8 = Targets::Class(&yc8);
+                moved.loss_grad(p, &mut g, x8v, y8, Mode::Train, &mut rng_from_seed(9));
+                (there, format!("{moved:?}"))
+            })
             .join()
             .unwrap()
     });
-    let here = net.loss(&params, x.view(), y, Mode::Train, &mut rng_from_seed(4));
-    assert_eq!(there, here);
+    assert_eq!(there, loss);
+    assert_ne!(moved_state, before, "the clone's state changed");
+    // The original is untouched: same state, same step.
+    assert_eq!(format!("{net:?}"), before);
+    let mut again = vec![0.0f32; net.n_params()];
+    let loss_again = net.loss_grad(
+        &params,
+        &mut again,
+        x.view(),
+        y,
+        Mode::Train,
+        &mut rng_from_seed(4),
+    );
+    assert_eq!((loss_again, again), (loss, grads));
 }

@@ -58,8 +58,34 @@ fn real_targets<'a>(y: Targets<'a>, rows: usize) -> ndarray::ArrayView1<'a, f32>
 
 /// Heteroscedastic Gaussian: `z = (μ, s)`, `ℓ = ½(log 2π + s + (y − μ)² e^{−s})`,
 /// `∂ℓ/∂μ = −(y − μ) e^{−s}`, `∂ℓ/∂s = ½(1 − (y − μ)² e^{−s})`; predictive `N(μ, e^{s})`.
+///
+/// The log variance is clamped, `s ← clamp(s, −S, S)` with `S =` [`LOG_VAR_BOUND`] `= 30`, so
+/// the variance lies in `[e^{−30}, e^{30}] ≈ [9.4·10⁻¹⁴, 1.1·10¹³]` on the standardised scale
+/// (standard deviations from 3·10⁻⁷, about the f32 resolution of a standardised target, to
+/// 3·10⁶): without it a saturated output gives `e^{s}` = 0 or ∞ in f32, and the loss, its
+/// gradient and the predictive become NaN. Inside the bound nothing changes. Outside it the
+/// gradient passes straight through the clamp, `∂ℓ/∂s = ½(1 − (y − μ)² e^{−clamp(s)})`, as
+/// PyTorch's `GaussianNLLLoss` clamps its variance without tracking the clamp: the derivative of
+/// the clamped loss would be 0 there, and an output beyond the bound would never come back. A
+/// NaN `s` stays NaN, so divergence is still detected.
 #[derive(Clone, Debug)]
 pub struct GaussianHead;
+
+/// The bound `S` of the heteroscedastic head's log variance: `s ∈ [−S, S]` (see [`GaussianHead`]).
+pub const LOG_VAR_BOUND: f64 = 30.0;
+
+/// `s` clamped to `[−S, S]`; NaN passes through.
+#[inline(always)]
+fn clamp_log_var<T: Real>(s: T) -> T {
+    let bound = T::from_f(LOG_VAR_BOUND);
+    if s < -bound {
+        -bound
+    } else if s > bound {
+        bound
+    } else {
+        s
+    }
+}
 
 impl<T: Real> Head<T> for GaussianHead {
     fn in_dim(&self) -> usize {
@@ -83,7 +109,7 @@ impl<T: Real> Head<T> for GaussianHead {
                 let inv_b = T::from_f(1.0 / rows as f64);
                 let dz = &mut dz[..2 * rows];
                 for ((zr, dr), &yi) in z.chunks_exact(2).zip(dz.chunks_exact_mut(2)).zip(y) {
-                    let (mu, s) = (zr[0], zr[1]);
+                    let (mu, s) = (zr[0], clamp_log_var(zr[1]));
                     let r = T::from_f(f64::from(yi)) - mu;
                     let q = r * r * (-s).exp();
                     sum += (s + q).as_f64();
@@ -94,7 +120,8 @@ impl<T: Real> Head<T> for GaussianHead {
             None => {
                 for (zr, &yi) in z.chunks_exact(2).zip(y) {
                     let r = T::from_f(f64::from(yi)) - zr[0];
-                    sum += (zr[1] + r * r * (-zr[1]).exp()).as_f64();
+                    let s = clamp_log_var(zr[1]);
+                    sum += (s + r * r * (-s).exp()).as_f64();
                 }
             }
         }
@@ -106,7 +133,7 @@ impl<T: Real> Head<T> for GaussianHead {
         };
         for (i, zr) in z[..2 * rows].chunks_exact(2).enumerate() {
             mean[start + i] = zr[0].as_f64() as f32;
-            var[start + i] = zr[1].as_f64().exp() as f32;
+            var[start + i] = clamp_log_var(zr[1]).as_f64().exp() as f32;
         }
     }
 }
@@ -409,5 +436,86 @@ impl<T: Real> Head<T> for AnyHead {
     }
     fn predict(&self, params: &[T], z: &[T], rows: usize, out: &mut HeadOutput, start: usize) {
         dispatch!(self, h => h.predict(params, z, rows, out, start))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::Array1;
+
+    /// Loss, gradient and predictive of the heteroscedastic head at log variances `s`, mean 0,
+    /// targets `y`, in f32 as in training.
+    fn gaussian_at(s: &[f32], y: &[f32]) -> (f64, Vec<f32>, HeadOutput) {
+        let rows = s.len();
+        let z: Vec<f32> = s.iter().flat_map(|&s| [0.0, s]).collect();
+        let y = Array1::from(y.to_vec());
+        let mut dz = vec![f32::NAN; 2 * rows];
+        let loss = GaussianHead.loss(
+            &[],
+            &z,
+            Targets::Real(y.view()),
+            rows,
+            Some(&mut dz),
+            &mut [],
+        );
+        let forward = GaussianHead.loss(&[], &z, Targets::Real(y.view()), rows, None, &mut []);
+        assert!(
+            loss == forward || (loss.is_nan() && forward.is_nan()),
+            "the loss without gradients is the same: {loss} vs {forward}"
+        );
+        let mut out = AnyHead::Gaussian(GaussianHead).empty_output();
+        AnyHead::Gaussian(GaussianHead).size_output(&mut out, rows);
+        GaussianHead.predict(&[], &z, rows, &mut out, 0);
+        (loss, dz, out)
+    }
+
+    #[test]
+    fn a_saturated_gaussian_head_gives_finite_loss_gradients_and_predictive() {
+        let huge = [1e4f32, -1e4, 1e30, -1e30, f32::MAX, -f32::MAX, 89.0, -89.0];
+        let y = [1.0f32, 1.0, 0.5, 0.5, 2.0, 2.0, 1.0, 1.0];
+        let (loss, dz, out) = gaussian_at(&huge, &y);
+        assert!(loss.is_finite(), "{loss}");
+        assert!(dz.iter().all(|g| g.is_finite()), "{dz:?}");
+        let HeadOutput::Gaussian { mean, var } = &out else {
+            panic!("a Gaussian output")
+        };
+        assert!(mean.iter().all(|m| *m == 0.0));
+        assert!(var.iter().all(|v| v.is_finite() && *v > 0.0), "{var:?}");
+        // Beyond the bound the head, its gradients included, equals the head at the bound: the
+        // gradient pulls s back (∂ℓ/∂s > 0 above the bound for a residual of 1, < 0 below).
+        let b = LOG_VAR_BOUND as f32;
+        let at_bound: Vec<f32> = huge.iter().map(|s| s.clamp(-b, b)).collect();
+        let (loss_b, dz_b, out_b) = gaussian_at(&at_bound, &y);
+        assert_eq!((loss, &dz, &out), (loss_b, &dz_b, &out_b));
+        assert!(dz[1] > 0.0 && dz[3] < 0.0, "{dz:?}");
+        // The variance spans [e^-30, e^30].
+        assert_eq!(var[1], (-LOG_VAR_BOUND).exp() as f32);
+        assert_eq!(var[0], LOG_VAR_BOUND.exp() as f32);
+    }
+
+    #[test]
+    fn inside_the_bound_the_gaussian_head_is_unclamped() {
+        let s = [-29.5f32, -3.0, 0.0, 2.5, 29.5];
+        let y = [1e-7f32, 0.5, -1.0, 3.0, 100.0];
+        let (loss, dz, out) = gaussian_at(&s, &y);
+        let mut want = 0.0f64;
+        for (&s, &y) in s.iter().zip(&y) {
+            want += f64::from(s + y * y * (-s).exp());
+        }
+        assert_eq!(loss, 0.5 * (LN_2PI + want / s.len() as f64));
+        let inv_b = (1.0 / s.len() as f64) as f32;
+        for (i, (&si, &yi)) in s.iter().zip(&y).enumerate() {
+            let q = yi * yi * (-si).exp();
+            assert_eq!(dz[2 * i + 1], 0.5 * (1.0 - q) * inv_b);
+        }
+        let HeadOutput::Gaussian { var, .. } = &out else {
+            panic!("a Gaussian output")
+        };
+        for (v, &s) in var.iter().zip(&s) {
+            assert_eq!(*v, f64::from(s).exp() as f32);
+        }
+        // A NaN log variance is not hidden by the clamp.
+        assert!(gaussian_at(&[f32::NAN], &[0.0]).0.is_nan());
     }
 }

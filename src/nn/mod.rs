@@ -19,7 +19,9 @@ mod network;
 mod gradcheck;
 
 pub use gemm::{Real, blas_threads, set_blas_threads};
-pub use heads::{AnyHead, GaussianFixedHead, GaussianHead, GaussianLearnedHead, Head, SoftmaxHead};
+pub use heads::{
+    AnyHead, GaussianFixedHead, GaussianHead, GaussianLearnedHead, Head, LOG_VAR_BOUND, SoftmaxHead,
+};
 pub use init::fill_weights;
 pub use layers::{ActivationLayer, AnyLayer, Dense, Dropout, Layer, Pass};
 pub use network::{Net, Network, PREDICT_CHUNK};
@@ -83,7 +85,8 @@ pub enum Init {
 #[serde(rename_all = "snake_case")]
 pub enum HeadKind {
     /// Heteroscedastic Gaussian: two outputs per target, mean `μ` and log variance `s`;
-    /// `NLL = ½(log 2π + s + (y − μ)² e^{−s})` (Nix & Weigend 1994; Lakshminarayanan et al. 2017).
+    /// `NLL = ½(log 2π + s + (y − μ)² e^{−s})` (Nix & Weigend 1994; Lakshminarayanan et al. 2017),
+    /// with `s` clamped to `[−30, 30]` so that `e^{s}` stays finite and non-zero in f32.
     Gaussian,
     /// Homoscedastic Gaussian with fixed noise precision `τ` ([`MlpConfig::noise_precision`]):
     /// `NLL = ½(log 2π − log τ + τ (y − μ)²)`.

@@ -48,9 +48,11 @@ impl<T: Real> Net<T> {
     /// outputs as the head consumes (2 for `gaussian`, 1 for the homoscedastic Gaussians,
     /// `output_dim` for softmax).
     ///
-    /// Panics on an inconsistent configuration (zero widths, a Gaussian head with
-    /// `output_dim ≠ 1`, dropout outside `[0, 1)`, non-positive noise precision); specs are
-    /// validated before they get here.
+    /// Panics on an inconsistent configuration (no input, zero widths, softmax with fewer than 2
+    /// classes, a Gaussian head with `output_dim ≠ 1`, dropout outside `[0, 1)`, non-positive
+    /// noise precision). None reaches it from a spec or a data file: the spec's validation
+    /// refuses the widths, dropout and precision, and loading the data refuses a table without a
+    /// feature column or with a single class.
     pub fn mlp(cfg: &MlpConfig) -> Self {
         assert!(cfg.input_dim > 0, "mlp: input_dim must be > 0");
         assert!(

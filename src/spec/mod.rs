@@ -54,12 +54,18 @@ pub struct DataConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     pub source: DataSourceKind,
-    /// CSV path, relative to the current directory.
+    /// CSV path, relative to the current directory; a shipped data set's path
+    /// (`data/uci/boston_housing.csv`) reads the copy inside the binary when no such file exists.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<PathBuf>,
     /// CSV target column.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target: Option<String>,
+    /// Whether the CSV's first line names the columns. `false`: every line is data and the
+    /// columns are named by 0-based index ("0", "1", …); unset: a header, and a first line of
+    /// numbers only is refused as a likely headerless file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header: Option<bool>,
     /// Regression or classification; toy sources imply theirs, CSV defaults to regression.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub task: Option<Task>,
@@ -78,6 +84,12 @@ pub struct DataConfig {
     #[serde(default = "yes")]
     pub standardize: bool,
 }
+
+/// The most rows a toy generator draws (more would only exhaust memory).
+const MAX_TOY_ROWS: usize = 10_000_000;
+
+/// The number of points spirals draw when `n` is not given.
+const SPIRALS_DEFAULT_N: usize = 600;
 
 fn default_split() -> SplitConfig {
     SplitConfig::Random {
@@ -115,7 +127,7 @@ impl DataConfig {
                 self.noise.get_or_insert(0.1);
             }
             DataSourceKind::Spirals => {
-                self.n.get_or_insert(600);
+                self.n.get_or_insert(SPIRALS_DEFAULT_N);
                 self.noise.get_or_insert(0.2);
                 self.classes.get_or_insert(3);
             }
@@ -128,6 +140,7 @@ impl DataConfig {
             for (key, given) in [
                 ("path", self.path.is_some()),
                 ("target", self.target.is_some()),
+                ("header", self.header.is_some()),
             ] {
                 if given {
                     return Err(err(
@@ -137,16 +150,24 @@ impl DataConfig {
                     ));
                 }
             }
-            if self.n.is_some_and(|n| n < 10) {
+            if let Some(n) = self.n
+                && !(10..=MAX_TOY_ROWS).contains(&n)
+            {
                 return Err(err(
                     "data.n",
-                    format!("must be >= 10, got {}", self.n.unwrap_or(0)),
+                    format!("must be in 10..={MAX_TOY_ROWS}, got {n}"),
                 ));
             }
-            if let Some(noise) = self.noise
-                && !(noise >= 0.0 && noise.is_finite())
-            {
-                return Err(err("data.noise", format!("must be >= 0, got {noise}")));
+            if let Some(noise) = self.noise {
+                if noise.is_nan() || noise < 0.0 {
+                    return Err(err("data.noise", format!("must be >= 0, got {noise}")));
+                }
+                if !noise.is_finite() {
+                    return Err(err(
+                        "data.noise",
+                        format!("must be a finite number, got {noise}"),
+                    ));
+                }
             }
         } else {
             for (key, given) in [("n", self.n.is_some()), ("noise", self.noise.is_some())] {
@@ -169,23 +190,43 @@ impl DataConfig {
                     "a csv source needs the target column, e.g. `target = \"medv\"`".into(),
                 ));
             }
-            if !path.is_file() {
+            if !path.is_file() && crate::data::shipped_data(path).is_none() {
+                let shipped: Vec<&str> = crate::data::SHIPPED_DATA
+                    .iter()
+                    .map(|(name, _)| name.trim_end_matches(".gz"))
+                    .collect();
                 return Err(err(
                     "data.path",
                     format!(
                         "no such file: {} (relative paths start at the current directory {}); \
-                         data/README.md says how to obtain the data sets",
+                         data/README.md says how to obtain the data sets. Shipped with \
+                         bayeslab, found from any directory: {}",
                         path.display(),
                         std::env::current_dir()
                             .map(|d| d.display().to_string())
-                            .unwrap_or_default()
+                            .unwrap_or_default(),
+                        shipped.join(", ")
                     ),
                 ));
             }
         }
         match (self.source, self.classes) {
-            (DataSourceKind::Spirals, Some(k)) if k < 2 => {
-                return Err(err("data.classes", format!("must be >= 2, got {k}")));
+            (DataSourceKind::Spirals, Some(k)) => {
+                // At least 10 points per arm, as `n >= 10` asks of the whole set.
+                let n = self.n.unwrap_or(SPIRALS_DEFAULT_N);
+                if k < 2 {
+                    return Err(err("data.classes", format!("must be >= 2, got {k}")));
+                }
+                if k > n / 10 {
+                    return Err(err(
+                        "data.classes",
+                        format!(
+                            "{k} arms need at least 10 points each, and n = {n}; lower \
+                             data.classes or raise data.n to at least {}",
+                            10 * k
+                        ),
+                    ));
+                }
             }
             (DataSourceKind::Spirals, _) | (_, None) => {}
             (_, Some(_)) => {
@@ -263,7 +304,8 @@ impl ModelConfig {
                 format!("every width must be in 1..=65536, got {:?}", self.hidden),
             ));
         }
-        if !(0.0..1.0).contains(&self.dropout) {
+        // The network keeps p in f32, where a p just below 1 rounds to 1.
+        if !(0.0..1.0).contains(&self.dropout) || self.dropout as f32 >= 1.0 {
             return Err((
                 at("dropout"),
                 format!("must be in [0, 1), got {}", self.dropout),
@@ -273,6 +315,14 @@ impl ModelConfig {
             return Err((
                 at("noise_precision"),
                 format!("must be > 0, got {}", self.noise_precision),
+            ));
+        }
+        // The heads keep τ in f32 and predict the variance 1/τ in f32: a standard deviation
+        // between 1e-6 and 1e6 times the target's keeps both finite and non-zero.
+        if !(1e-12..=1e12).contains(&self.noise_precision) {
+            return Err((
+                at("noise_precision"),
+                format!("must be in [1e-12, 1e12], got {}", self.noise_precision),
             ));
         }
         let head = self.head.unwrap_or(default_head(task));
@@ -344,8 +394,9 @@ impl TrainConfig {
         if self.eval_every == 0 {
             return Err((at("eval_every"), "must be >= 1, got 0".into()));
         }
+        // Training clips in f32, where a tiny bound would round to 0.
         if let Some(c) = self.clip_norm
-            && !(c > 0.0 && c.is_finite())
+            && !(c > 0.0 && c.is_finite() && c as f32 > 0.0)
         {
             return Err((at("clip_norm"), format!("must be > 0, got {c}")));
         }

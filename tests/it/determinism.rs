@@ -204,3 +204,128 @@ fn methods_at_one_seed_and_split_share_init_and_batches() {
     let b = bayeslab::method::Trainer::new(&adam, &prepared.train, 0.01);
     assert_eq!(a.params, b.params);
 }
+
+#[test]
+fn dropout_masks_do_not_depend_on_jobs() {
+    // Dropout draws a mask per training step from the run's noise stream.
+    let experiment = tiny(&["model.dropout=0.3"]);
+    let a = temp_dir("det-dropout-1");
+    let b = temp_dir("det-dropout-2");
+    assert_eq!(run(&experiment, &options(&a, 1)).ok, 8);
+    assert_eq!(run(&experiment, &options(&b, 2)).ok, 8);
+    assert_eq!(
+        metrics_and_predictions(&a),
+        metrics_and_predictions(&b),
+        "--jobs 1 vs --jobs 2 with dropout"
+    );
+    let c = temp_dir("det-dropout-0");
+    run(&tiny(&[]), &options(&c, 2));
+    assert_ne!(
+        bytes(&a, "tiny", "metrics.parquet"),
+        bytes(&c, "tiny", "metrics.parquet"),
+        "dropout changes the numbers, so the masks were drawn"
+    );
+}
+
+/// One run, large enough that its matrix products are split over BLAS threads.
+const ONE_WIDE_RUN: &str = r#"
+name = "wide"
+seeds = 1
+master_seed = 11
+
+[data]
+source = "toy_gap_1d"
+n = 600
+split = { kind = "random", valid = 0.2, test = 0.2, repeats = 1 }
+
+[model]
+hidden = [512, 512]
+dropout = 0.2
+
+[train]
+epochs = 3
+batch_size = 320
+
+[[methods]]
+name = "adam"
+kind = "point"
+optimizer = { kind = "adam", lr = 0.001 }
+"#;
+
+#[test]
+fn a_single_run_on_two_blas_threads_equals_one_thread() {
+    // A lone run gets --jobs BLAS threads. Its 320 x 512 x 512 products (batch x width x width,
+    // forward and backward) reach the size from which a product is split over the threads.
+    const { assert!(320 * 512 * 512 >= bayeslab::nn::gemm::PARALLEL_WORK) };
+    let experiment = bayeslab::spec::parse("wide.toml", ONE_WIDE_RUN, &[]).unwrap();
+    assert_eq!(experiment.runs.len(), 1);
+    let dir = temp_dir("det-blas-threads");
+    std::fs::write(dir.join("wide.toml"), ONE_WIDE_RUN).unwrap();
+    // Separate processes: the BLAS thread count is global to a process, and other tests in this
+    // one set it too.
+    let mut results = Vec::new();
+    for jobs in ["1", "2"] {
+        let out = dir.join(format!("jobs{jobs}"));
+        let status = std::process::Command::new(env!("CARGO_BIN_EXE_bayeslab"))
+            .current_dir(&dir)
+            .args(["run", "wide.toml", "--no-report", "--quiet", "--jobs", jobs])
+            .arg("--out")
+            .arg(&out)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        results.push(bytes(&out, "wide", "metrics.parquet"));
+    }
+    assert_eq!(results[0], results[1], "--jobs 1 vs --jobs 2 for one run");
+}
+
+#[test]
+fn a_run_cancelled_during_training_writes_no_part() {
+    // Two runs on one worker: a one-epoch sgd run, then an adam run far too long to finish.
+    // Once sgd's part is on disk, adam is training; the flag is set then.
+    let experiment = tiny(&[
+        "seeds=1",
+        "data.split.repeats=1",
+        "methods.sgd.train.epochs=1",
+        "methods.adam.train.epochs=1000000",
+        "methods.adam.train.eval_every=1000000",
+    ]);
+    assert_eq!(experiment.runs.len(), 2);
+    let (quick, slow) = (&experiment.runs[0], &experiment.runs[1]);
+    assert_eq!(
+        (quick.config.method.as_str(), slow.config.method.as_str()),
+        ("sgd", "adam")
+    );
+    let root = temp_dir("cancel-mid-run");
+    let results = root.join("results/tiny");
+    let cancel = std::sync::atomic::AtomicBool::new(false);
+    let summary = std::thread::scope(|scope| {
+        scope.spawn(|| {
+            let started = std::time::Instant::now();
+            while !bayeslab::store::finished_runs(&results)
+                .is_ok_and(|done| done.contains_key(&quick.run_id))
+            {
+                assert!(
+                    started.elapsed().as_secs() < 60,
+                    "the first run never finished"
+                );
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            // Well into the second run's first epochs.
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            cancel.store(true, std::sync::atomic::Ordering::Relaxed);
+        });
+        bayeslab::runner::run(&experiment, &options(&root, 1), &cancel).unwrap()
+    });
+    assert!(summary.cancelled, "the batch reports the cancel");
+    assert_eq!((summary.ok, summary.failed), (1, 0), "only sgd finished");
+    let completed = bayeslab::store::finished_runs(&results).unwrap();
+    assert_eq!(completed.keys().collect::<Vec<_>>(), [&quick.run_id]);
+    for entry in std::fs::read_dir(results.join("parts")).unwrap().flatten() {
+        let name = entry.file_name().to_string_lossy().to_string();
+        assert!(
+            !name.starts_with(&slow.run_id),
+            "{name} of the cancelled run"
+        );
+    }
+}

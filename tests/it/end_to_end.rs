@@ -172,3 +172,56 @@ fn a_run_that_panics_is_recorded_failed_and_the_batch_finishes() {
         failed.error
     );
 }
+
+#[test]
+fn a_shipped_experiment_runs_from_any_directory() {
+    // uci_point names data/uci/*.csv; outside the source tree those come from the binary.
+    let dir = temp_dir("shipped-anywhere");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_bayeslab"))
+        .current_dir(&dir)
+        .args([
+            "run",
+            "uci_point",
+            "--set",
+            "train.epochs=1",
+            "--set",
+            "data.split.repeats=1",
+            "--set",
+            "seeds=[0]",
+            "--jobs",
+            "2",
+            "--no-report",
+            "--quiet",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let loaded = bayeslab::store::load(&dir.join("results/uci_point")).unwrap();
+    // 3 data sets x 3 methods, one seed and one split each.
+    assert_eq!(loaded.runs.len(), 9);
+    assert!(
+        loaded
+            .runs
+            .iter()
+            .all(|r| r.status == bayeslab::store::RunStatus::Ok)
+    );
+
+    // A path of the user's own that does not exist is still an error, naming the path.
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_bayeslab"))
+        .current_dir(&dir)
+        .args([
+            "check",
+            "uci_point",
+            "--set",
+            "sweep.data=[{name=\"x\", path=\"data/uci/housing.csv\", target=\"medv\"}]",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("data.path") && stderr.contains("no such file: data/uci/housing.csv"),
+        "{stderr}"
+    );
+}

@@ -2,6 +2,7 @@
 
 mod big_batches;
 mod common;
+mod data_errors;
 mod determinism;
 mod end_to_end;
 mod search;

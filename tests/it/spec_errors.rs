@@ -48,6 +48,8 @@ fn out_of_range_values_are_refused() {
     assert_names(&e, "model.dropout", &["[0, 1)", "1.5"]);
     let e = refused(TINY, &["train.batch_size=0"]);
     assert_names(&e, "train.batch_size", &[">= 1"]);
+    let e = refused(TINY, &["model.hidden=[16, 0]"]);
+    assert_names(&e, "model.hidden", &["1..=65536", "[16, 0]"]);
     let e = refused(TINY, &["seeds=0"]);
     assert_names(&e, "seeds", &["1..="]);
     let e = refused(TINY, &["model.head=softmax"]);
@@ -153,4 +155,49 @@ fn first_variant(name: &str) -> String {
         .find(|(n, _)| *n == name)
         .unwrap();
     spec::parse(name, text, &[]).unwrap().variants[0].clone()
+}
+
+#[test]
+fn toy_parameters_are_range_checked() {
+    let e = refused(TINY, &["data.noise=-1"]);
+    assert_eq!(e.to_string(), "exp.toml: data.noise: must be >= 0, got -1");
+    let e = refused(TINY, &["data.noise=inf"]);
+    assert_names(&e, "data.noise", &["finite"]);
+    let e = refused(TINY, &["data.noise=nan"]);
+    assert_names(&e, "data.noise", &[">= 0"]);
+    let e = refused(TINY, &["data.n=5"]);
+    assert_names(&e, "data.n", &["10..=", "got 5"]);
+    let e = refused(TINY, &["data.n=100000000000"]);
+    assert_names(&e, "data.n", &["10..=10000000"]);
+    let e = refused(TINY, &["data.header=false"]);
+    assert_names(&e, "data.header", &["only a csv source"]);
+    let e = refused(TINY, &["data.classes=3"]);
+    assert_names(&e, "data.classes", &["spirals"]);
+
+    let with = |more: &'static str| vec!["data.source=\"spirals\"", "model.head=\"softmax\"", more];
+    let sets: Vec<String> = with("data.classes=8")
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    assert!(spec::parse("exp.toml", TINY, &sets).is_ok());
+    let e = refused(TINY, &with("data.classes=1"));
+    assert_names(&e, "data.classes", &[">= 2"]);
+    // n = 80 points hold at most 8 arms of 10.
+    let e = refused(TINY, &with("data.classes=9"));
+    assert_names(&e, "data.classes", &["n = 80", "at least 90"]);
+}
+
+#[test]
+fn values_that_round_badly_in_f32_are_refused() {
+    // Dropout, noise precision and the clipping bound are kept in f32 by the network.
+    let e = refused(TINY, &["model.dropout=0.99999999999"]);
+    assert_names(&e, "model.dropout", &["[0, 1)"]);
+    let e = refused(TINY, &["model.noise_precision=1e300"]);
+    assert_names(&e, "model.noise_precision", &["[1e-12, 1e12]"]);
+    let e = refused(TINY, &["model.noise_precision=1e-50"]);
+    assert_names(&e, "model.noise_precision", &["[1e-12, 1e12]"]);
+    let e = refused(TINY, &["train.clip_norm=1e-50"]);
+    assert_names(&e, "train.clip_norm", &["> 0"]);
+    let e = refused(TINY, &["data.split.repeats=1000000"]);
+    assert_names(&e, "data.split.repeats", &["at most 100000"]);
 }

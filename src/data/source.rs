@@ -1,0 +1,120 @@
+//! From a `[data]` section to a [`Dataset`]: a CSV file read from disk (or one of the data sets
+//! shipped inside the binary), or a toy generator.
+
+use std::path::{Component, Path, PathBuf};
+
+use super::{Dataset, check_split, load_csv, read_csv, spirals, toy_gap_1d, two_moons};
+use crate::error::DataError;
+use crate::rng::rng_from_seed;
+use crate::spec::{DataConfig, DataSourceKind};
+
+/// Draws or reads the data set a data section names, and checks that every split of
+/// `data.split` leaves rows in each part, so that a data set too small for its split is refused
+/// before any run starts. Toy generators use the experiment's data seed, so every run of an
+/// experiment sees the same data.
+pub fn load_dataset(config: &DataConfig, seed: u64) -> Result<Dataset, DataError> {
+    let mut rng = rng_from_seed(seed);
+    let n = config.n.unwrap_or(0);
+    let noise = config.noise.unwrap_or(0.0);
+    let (set, origin) = match config.source {
+        DataSourceKind::Csv => {
+            let path = config
+                .path
+                .as_ref()
+                .ok_or_else(|| DataError::Invalid("data.path is missing".into()))?;
+            let target = config
+                .target
+                .as_deref()
+                .ok_or_else(|| DataError::Invalid("data.target is missing".into()))?;
+            let (task, header) = (config.task(), config.header);
+            let set = match shipped_data(path) {
+                Some((name, bytes)) if !path.is_file() => {
+                    read_csv(bytes, Path::new(name), target, task, header)?
+                }
+                _ => load_csv(path, target, task, header)?,
+            };
+            let origin = format!("{}, {} rows", path.display(), set.len());
+            (set, origin)
+        }
+        DataSourceKind::ToyGap1d => (
+            toy_gap_1d(n, noise, &mut rng),
+            format!("toy_gap_1d (n = {n})"),
+        ),
+        DataSourceKind::TwoMoons => (
+            two_moons(n, noise, &mut rng),
+            format!("two_moons (n = {n})"),
+        ),
+        DataSourceKind::Spirals => {
+            let set = spirals(n, config.classes.unwrap_or(3), noise, &mut rng);
+            (set, format!("spirals (n = {n})"))
+        }
+    };
+    check_split(set.len(), &config.split)
+        .map_err(|e| DataError::Invalid(format!("{origin}: data.{e}")))?;
+    Ok(set)
+}
+
+/// The data sets of `data/`, gzip-compressed, embedded so that the shipped experiments run from
+/// any directory (after `cargo install` too): (path in the source tree, bytes).
+pub const SHIPPED_DATA: &[(&str, &[u8])] = &[
+    (
+        "data/uci/boston_housing.csv.gz",
+        include_bytes!("../../data/uci/boston_housing.csv.gz"),
+    ),
+    (
+        "data/uci/concrete.csv.gz",
+        include_bytes!("../../data/uci/concrete.csv.gz"),
+    ),
+    (
+        "data/uci/winequality-red.csv.gz",
+        include_bytes!("../../data/uci/winequality-red.csv.gz"),
+    ),
+];
+
+/// The shipped data set a path names: its source-tree path (`data/uci/concrete.csv.gz`) or the
+/// same without `.gz` (the name the shipped experiments use), `./` components ignored.
+///
+/// Reading a file that exists at the path comes first; this is the fallback for a path that does
+/// not exist relative to the current directory. A path that is neither stays an error.
+pub fn shipped_data(path: &Path) -> Option<(&'static str, &'static [u8])> {
+    let path: PathBuf = path
+        .components()
+        .filter(|c| *c != Component::CurDir)
+        .collect();
+    SHIPPED_DATA.iter().copied().find(|(name, _)| {
+        let name = Path::new(name);
+        path == name || path == name.with_extension("")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_paths_resolve_with_and_without_gz() {
+        let (name, bytes) = shipped_data(Path::new("data/uci/concrete.csv")).unwrap();
+        assert_eq!(name, "data/uci/concrete.csv.gz");
+        assert!(bytes.starts_with(&[0x1f, 0x8b]));
+        assert_eq!(
+            shipped_data(Path::new("./data/uci/concrete.csv.gz")).map(|s| s.0),
+            Some(name)
+        );
+        for other in [
+            "data/uci/concrete",
+            "uci/concrete.csv",
+            "data/uci/nowhere.csv",
+            "/data/uci/concrete.csv",
+        ] {
+            assert!(shipped_data(Path::new(other)).is_none(), "{other}");
+        }
+    }
+
+    #[test]
+    fn the_embedded_data_sets_are_the_files_of_the_tree() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        for (name, bytes) in SHIPPED_DATA {
+            assert_eq!(std::fs::read(root.join(name)).unwrap(), *bytes, "{name}");
+        }
+    }
+}
