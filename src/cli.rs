@@ -9,8 +9,9 @@ use std::sync::atomic::AtomicBool;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::data::DataCache;
 use crate::error::{Error, Result, SpecError};
-use crate::runner::{self, DataCache, RunOptions};
+use crate::runner::{self, RunOptions};
 use crate::spec::{self, Experiment};
 
 /// Experiments shipped with bayeslab: (name, text). `quickstart` is the default of `run`.

@@ -5,19 +5,18 @@
 //! recorded as `failed` with its reason and the batch goes on. A part is written atomically when
 //! its run finishes, so an interrupted batch leaves only complete parts and `--resume` continues.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 
-use crate::data::{self, Dataset, Prepared, load_dataset};
-use crate::error::{DataError, Error, Result, StoreError};
-use crate::spec::{Experiment, RunConfig, RunSpec};
+pub use crate::data::DataCache;
+use crate::error::{Error, Result, StoreError};
+use crate::spec::{Experiment, RunSpec};
 use crate::store;
 use crate::worker::{Finished, Worker, install_quiet_run_panics};
 
@@ -81,64 +80,6 @@ pub fn report_dir(root: &Path, name: &str) -> PathBuf {
 pub fn in_shard(run_id: &str, k: usize, n: usize) -> bool {
     let hash = u64::from_str_radix(run_id, 16).unwrap_or(0);
     (hash % n as u64) as usize == k - 1
-}
-
-/// Data sets of a batch, loaded once each (keyed by the data section and its seed), on first
-/// use; search trials may ask for new ones.
-#[derive(Default)]
-pub struct DataCache {
-    sets: Mutex<BTreeMap<String, Arc<Dataset>>>,
-}
-
-impl DataCache {
-    /// Loads every distinct data set the runs use; a missing or malformed file is an error here,
-    /// before any run starts.
-    pub fn load(runs: &[RunSpec]) -> Result<Self, DataError> {
-        let cache = DataCache::default();
-        for run in runs {
-            cache.get(&run.config)?;
-        }
-        Ok(cache)
-    }
-
-    fn key(config: &RunConfig) -> String {
-        format!(
-            "{}#{}",
-            serde_json::to_string(&config.data).unwrap_or_default(),
-            config.data_seed()
-        )
-    }
-
-    /// The data set of a run (loaded now if it was not yet).
-    pub fn get(&self, config: &RunConfig) -> Result<Arc<Dataset>, DataError> {
-        let key = Self::key(config);
-        if let Some(set) = self
-            .sets
-            .lock()
-            .expect("no panics hold this lock")
-            .get(&key)
-        {
-            return Ok(Arc::clone(set));
-        }
-        let set = Arc::new(load_dataset(&config.data, config.data_seed())?);
-        self.sets
-            .lock()
-            .expect("no panics hold this lock")
-            .insert(key, Arc::clone(&set));
-        Ok(set)
-    }
-
-    /// The standardised train/valid/test parts of a run's split.
-    pub fn prepare(&self, config: &RunConfig) -> Result<Prepared, DataError> {
-        let set = self.get(config)?;
-        let split = data::make_split(
-            set.len(),
-            &config.data.split,
-            config.split as usize,
-            config.split_seed(),
-        )?;
-        Ok(data::prepare(&set, &split, config.data.standardize))
-    }
 }
 
 /// Runs an experiment's plan (or one shard of it) and its search, merges the parts and renders

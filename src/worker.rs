@@ -16,9 +16,9 @@ use std::time::Instant;
 
 use indicatif::ProgressBar;
 
+use crate::data::DataCache;
 use crate::error::{Error, Result};
 use crate::method::{self, Grid, RunError, RunInput};
-use crate::runner::DataCache;
 use crate::spec::RunSpec;
 use crate::store::{self, RunOutput, RunRecord, RunStatus};
 

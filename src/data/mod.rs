@@ -13,6 +13,7 @@
 //! [`Task`], [`Split`] and the seeding conventions used here.
 
 mod batch;
+mod cache;
 mod csv;
 pub mod random;
 mod source;
@@ -21,6 +22,7 @@ mod standardize;
 mod toy;
 
 pub use batch::{Batcher, bootstrap};
+pub use cache::DataCache;
 pub use csv::{load_csv, read_csv};
 pub use source::{SHIPPED_DATA, load_dataset, shipped_data};
 pub use split::{Split, SplitConfig, check_split, make_split};

@@ -198,7 +198,7 @@ fn methods_at_one_seed_and_split_share_init_and_batches() {
     }
     assert_ne!(sgd.stream_seed("noise"), adam.stream_seed("noise"));
     // And the weights really are the same: the first step of both methods starts from them.
-    let data = bayeslab::runner::DataCache::load(&plain.runs).unwrap();
+    let data = bayeslab::data::DataCache::load(&plain.runs).unwrap();
     let prepared = data.prepare(&sgd).unwrap();
     let a = bayeslab::method::Trainer::new(&sgd, &prepared.train, 0.01);
     let b = bayeslab::method::Trainer::new(&adam, &prepared.train, 0.01);
