@@ -82,15 +82,7 @@ pub fn train(
             if !schedule.keeps(trainer.step, kept) {
                 return;
             }
-            let mut rng = trainer.noise_rng().clone();
-            eval.add_sample(
-                &mut trainer.network,
-                &trainer.params,
-                Mode::Eval,
-                &mut rng,
-                data,
-                input.grid,
-            );
+            add_current_weights(eval, trainer, input);
             kept += 1;
             if kept.is_power_of_two() {
                 output.metrics.extend(eval.metric_rows(epoch, trainer.step));
@@ -105,15 +97,7 @@ pub fn train(
         {
             let is_last = epoch == epochs;
             let mut eval = Evaluator::new(data, input.grid, is_last && config.predictions);
-            let mut rng = trainer.noise_rng().clone();
-            eval.add_sample(
-                &mut trainer.network,
-                &trainer.params,
-                Mode::Eval,
-                &mut rng,
-                data,
-                input.grid,
-            );
+            add_current_weights(&mut eval, trainer, input);
             output.metrics.extend(eval.metric_rows(epoch, trainer.step));
             last = Some(eval);
         }
@@ -145,6 +129,21 @@ pub fn train(
         output.predictions = eval.prediction_rows(data, input.grid);
     }
     Ok(output)
+}
+
+/// Folds the current weights, dropout off, into `eval`'s predictives.
+fn add_current_weights(eval: &mut Evaluator, trainer: &mut Trainer, input: &RunInput) {
+    // Eval mode draws no masks; the generator is a copy so that scoring never moves the
+    // training stream.
+    let mut rng = trainer.noise_rng().clone();
+    eval.add_sample(
+        &mut trainer.network,
+        &trainer.params,
+        Mode::Eval,
+        &mut rng,
+        input.data,
+        input.grid,
+    );
 }
 
 #[cfg(test)]
