@@ -13,6 +13,7 @@ pub mod error;
 pub mod method;
 pub mod metrics;
 pub mod nn;
+pub mod noise;
 pub mod optim;
 pub mod predictive;
 pub mod report;
