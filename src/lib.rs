@@ -20,6 +20,7 @@ pub mod report;
 pub mod rng;
 pub mod runner;
 pub mod search;
+pub mod sgmcmc;
 pub mod spec;
 pub mod store;
 pub mod tune;
