@@ -1,9 +1,9 @@
-//! Stochastic-gradient MCMC: SGLD, pSGLD and SGHMC as one-step updates over the flat parameter
-//! buffer, and the convergence diagnostics of their chains.
+//! Stochastic-gradient MCMC: SGLD, pSGLD, SGHMC and the cyclical schedule, as one-step updates
+//! over the flat parameter buffer, and the convergence diagnostics of their chains.
 //!
 //! This module owns the numerics of sampling: the update rules ([`Sampler::step`]), their
-//! configuration and checks ([`SamplerConfig`], [`PriorConfig`], [`Posterior`]) and ESS / R̂
-//! ([`diagnostics`]). It must not own a
+//! configuration and checks ([`SamplerConfig`], [`PriorConfig`], [`Posterior`]), the phases of the
+//! cyclical schedule ([`CyclicalSchedule`]) and ESS / R̂ ([`diagnostics`]). It must not own a
 //! training loop, burn-in, thinning, sample storage or evaluation: the step-level driver calls
 //! `step` and decides which states are samples. Step sizes come from
 //! [`crate::optim::Schedule`], evaluated by the caller exactly as for optimizers — it already has
@@ -84,6 +84,11 @@
 //! PyTorch's momentum SGD does), which matters at a cyclical restart; see
 //! [`Sampler::reset_momentum`].
 //!
+//! **Cyclical SGLD / SGHMC** (Zhang, Li, Zhang, Chen & Wilson 2020, "Cyclical stochastic gradient
+//! MCMC for Bayesian deep learning", ICLR): the same updates with the cosine factor of
+//! [`CyclicalSchedule`] on `lr`, temperature 0 during each cycle's exploration phase and the
+//! configured temperature in its sampling phase, a sample at each cycle's end.
+//!
 //! # Temperature 0: the optimizer twins, bit for bit
 //! With T = 0 the noise term is skipped entirely (no draw) and the update runs the same f32
 //! operations in the same order as [`crate::optim::Optimizer`] with the config
@@ -132,10 +137,12 @@
 //! Statistical Science 1992.
 
 mod config;
+mod cyclical;
 pub mod diagnostics;
 mod sampler;
 
 pub use config::{NoiseConvention, Posterior, PriorConfig, SamplerConfig};
+pub use cyclical::{CyclicalSchedule, Phase};
 pub use sampler::Sampler;
 
 #[cfg(test)]
