@@ -129,6 +129,10 @@ pub struct BenchArgs {
     /// files on disk), e.g. --batches 1000,10000,100000
     #[arg(long, value_delimiter = ',', value_name = "RUNS")]
     pub batches: Option<Vec<usize>>,
+    /// Instead: time SG-MCMC steps (SGLD, pSGLD) against their optimizer twins on the
+    /// 784-400-400-10 MLP, and the normal generator
+    #[arg(long)]
+    pub sampling: bool,
 }
 
 fn parse_shard(text: &str) -> std::result::Result<(usize, usize), String> {
@@ -224,6 +228,9 @@ pub fn dispatch(cli: Cli, cancel: &AtomicBool) -> Result<ExitCode> {
             if let Some(sizes) = &args.batches {
                 let figures = crate::bench::batches::run_batch_benchmarks(sizes)?;
                 print!("{}", crate::bench::batches::BatchReport(&figures));
+            } else if args.sampling {
+                let figures = crate::bench::sampling::run_sampling_benchmarks();
+                print!("{}", crate::bench::sampling::SamplingReport(&figures));
             } else if let Some(trials) = args.search {
                 print!("{}", search_bench(trials)?);
             } else {

@@ -43,7 +43,7 @@ pub struct BenchResult {
 const MIN_TIME: Duration = Duration::from_millis(1000);
 
 /// Runs `f` repeatedly for at least [`MIN_TIME`] after a warm-up and returns calls per second.
-fn rate(mut f: impl FnMut()) -> f64 {
+pub(super) fn rate(mut f: impl FnMut()) -> f64 {
     let warm = Instant::now();
     while warm.elapsed() < Duration::from_millis(200) {
         f();
