@@ -5,6 +5,7 @@
 
 pub mod driver;
 pub mod point;
+pub mod sgmcmc;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -93,6 +94,22 @@ pub enum RunError {
 pub fn train(input: &RunInput) -> Result<MethodOutput, RunError> {
     match &input.config.method_config {
         MethodConfig::Point { optimizer } => point::run(input, optimizer),
+        MethodConfig::Sgmcmc {
+            sampler,
+            prior,
+            burn_in_epochs,
+            thin,
+            max_samples,
+        } => sgmcmc::run(
+            input,
+            sampler,
+            prior,
+            sgmcmc::Collection {
+                burn_in_epochs: *burn_in_epochs,
+                thin: *thin,
+                max_samples: *max_samples,
+            },
+        ),
     }
 }
 

@@ -24,6 +24,7 @@ use crate::error::SpecError;
 use crate::nn::{Activation, HeadKind, Init};
 use crate::optim::{OptimizerConfig, Schedule};
 use crate::rng::derive_seed;
+use crate::sgmcmc::{PriorConfig, SamplerConfig};
 use report::ReportOptions;
 
 pub use search_plan::{SEARCH_PLAN_FILE, SearchPlan};
@@ -412,6 +413,20 @@ impl TrainConfig {
 pub enum MethodConfig {
     /// One network trained by an optimiser; its predictive is a single model.
     Point { optimizer: OptimizerConfig },
+    /// A chain of stochastic-gradient MCMC over the weights; its predictive is the average of
+    /// the kept samples' predictives (see [`crate::method::sgmcmc`]).
+    Sgmcmc {
+        sampler: SamplerConfig,
+        #[serde(default)]
+        prior: PriorConfig,
+        /// Epochs before the first kept sample.
+        #[serde(default)]
+        burn_in_epochs: usize,
+        /// Keep every `thin`-th update after the burn-in.
+        thin: usize,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_samples: Option<usize>,
+    },
 }
 
 impl MethodConfig {
@@ -419,6 +434,7 @@ impl MethodConfig {
     pub fn kind_name(&self) -> &'static str {
         match self {
             MethodConfig::Point { .. } => "point",
+            MethodConfig::Sgmcmc { .. } => "sgmcmc",
         }
     }
 }
@@ -428,6 +444,7 @@ impl MethodConfig {
 #[serde(rename_all = "snake_case")]
 enum MethodKind {
     Point,
+    Sgmcmc,
 }
 
 /// A `[[methods]]` entry as written.
@@ -438,6 +455,16 @@ struct MethodSection {
     kind: MethodKind,
     #[serde(default)]
     optimizer: Option<OptimizerConfig>,
+    #[serde(default)]
+    sampler: Option<SamplerConfig>,
+    #[serde(default)]
+    prior: Option<PriorConfig>,
+    #[serde(default)]
+    burn_in_epochs: Option<usize>,
+    #[serde(default)]
+    thin: Option<usize>,
+    #[serde(default)]
+    max_samples: Option<usize>,
     #[serde(default)]
     model: Table,
     #[serde(default)]
@@ -973,7 +1000,77 @@ fn resolve_variant(
                 optimizer
                     .validate()
                     .map_err(|(k, m)| err(&format!("{at_method}.optimizer.{k}"), m))?;
+                if let Some(key) = [
+                    ("sampler", section.sampler.is_some()),
+                    ("prior", section.prior.is_some()),
+                    ("burn_in_epochs", section.burn_in_epochs.is_some()),
+                    ("thin", section.thin.is_some()),
+                    ("max_samples", section.max_samples.is_some()),
+                ]
+                .iter()
+                .find_map(|(k, given)| given.then_some(*k))
+                {
+                    return Err(err(
+                        &format!("{at_method}.{key}"),
+                        "is a key of sgmcmc methods; a point method takes an optimizer".into(),
+                    ));
+                }
                 MethodConfig::Point { optimizer }
+            }
+            MethodKind::Sgmcmc => {
+                if section.optimizer.is_some() {
+                    return Err(err(
+                        &format!("{at_method}.optimizer"),
+                        "an sgmcmc method takes a sampler, not an optimizer, e.g. \
+                         `sampler = { kind = \"psgld\", lr = 0.001 }`"
+                            .into(),
+                    ));
+                }
+                let sampler = section.sampler.ok_or_else(|| {
+                    err(
+                        &format!("{at_method}.sampler"),
+                        "an sgmcmc method needs a sampler, e.g. \
+                         `sampler = { kind = \"sgld\", lr = 0.001 }`"
+                            .into(),
+                    )
+                })?;
+                sampler
+                    .validate()
+                    .map_err(|(k, m)| err(&format!("{at_method}.sampler.{k}"), m))?;
+                let prior = section.prior.unwrap_or_default();
+                prior
+                    .validate()
+                    .map_err(|(k, m)| err(&format!("{at_method}.prior.{k}"), m))?;
+                let burn_in_epochs = section.burn_in_epochs.unwrap_or(0);
+                if burn_in_epochs >= train.epochs {
+                    return Err(err(
+                        &format!("{at_method}.burn_in_epochs"),
+                        format!(
+                            "must be < train.epochs ({}), or no weights are ever kept; got {burn_in_epochs}",
+                            train.epochs
+                        ),
+                    ));
+                }
+                let thin = section.thin.unwrap_or(1);
+                if thin == 0 {
+                    return Err(err(
+                        &format!("{at_method}.thin"),
+                        "must be >= 1, got 0".into(),
+                    ));
+                }
+                if section.max_samples == Some(0) {
+                    return Err(err(
+                        &format!("{at_method}.max_samples"),
+                        "must be >= 1, got 0".into(),
+                    ));
+                }
+                MethodConfig::Sgmcmc {
+                    sampler,
+                    prior,
+                    burn_in_epochs,
+                    thin,
+                    max_samples: section.max_samples,
+                }
             }
         };
 

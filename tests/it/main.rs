@@ -6,4 +6,5 @@ mod data_errors;
 mod determinism;
 mod end_to_end;
 mod search;
+mod sgmcmc;
 mod spec_errors;
