@@ -18,6 +18,7 @@ use crate::spec::{self, Experiment};
 pub const SHIPPED: &[(&str, &str)] = &[
     ("quickstart", spec::QUICKSTART),
     ("uci_point", include_str!("../experiments/uci_point.toml")),
+    ("uci_sgmcmc", include_str!("../experiments/uci_sgmcmc.toml")),
     ("tune_uci", include_str!("../experiments/tune_uci.toml")),
     (
         "tune_concrete_2d",
