@@ -272,6 +272,13 @@ fn run(args: RunArgs, cancel: &AtomicBool) -> Result<ExitCode> {
                 .map(|d| format!(", report in {}", d.display()))
                 .unwrap_or_default()
         );
+        if let Some((k, n)) = args.shard {
+            eprintln!(
+                "shard {k}/{n} wrote its parts only; when every shard is done, merge them once: \
+                 bayeslab merge {}",
+                summary.results_dir.display()
+            );
+        }
     }
     Ok(if summary.failed > 0 || summary.cancelled {
         1
