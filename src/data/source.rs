@@ -69,6 +69,10 @@ pub const SHIPPED_DATA: &[(&str, &[u8])] = &[
         "data/uci/winequality-red.csv.gz",
         include_bytes!("../../data/uci/winequality-red.csv.gz"),
     ),
+    (
+        "data/images/mnist_10k.csv.gz",
+        include_bytes!("../../data/images/mnist_10k.csv.gz"),
+    ),
 ];
 
 /// The shipped data set a path names: its source-tree path (`data/uci/concrete.csv.gz`) or the

@@ -100,3 +100,43 @@ fn a_split_that_leaves_a_part_empty_is_refused_before_any_run() {
     assert!(msg.contains("small.csv, 12 rows"), "{msg}");
     assert!(msg.contains("at least 20 rows"), "{msg}");
 }
+
+/// The shipped MNIST images: a headerless CSV of 784 pixels and the digit, read from the binary
+/// from any directory.
+#[test]
+fn the_shipped_mnist_images_read_as_a_headerless_classification_csv() {
+    let text = r#"
+name = "mnist"
+seeds = 1
+[data]
+source = "csv"
+path = "data/images/mnist_10k.csv"
+header = false
+target = "784"
+task = "classification"
+split = { kind = "random", valid = 0.1, test = 0.2, repeats = 1 }
+[model]
+hidden = [8]
+head = "softmax"
+[train]
+epochs = 1
+[[methods]]
+name = "sgd"
+kind = "point"
+optimizer = { kind = "sgd", lr = 0.1 }
+"#;
+    let experiment = bayeslab::spec::parse("mnist.toml", text, &[]).unwrap();
+    let data = bayeslab::data::DataCache::load(&experiment.runs).unwrap();
+    let set = data.get(&experiment.runs[0].config).unwrap();
+    assert_eq!((set.len(), set.n_features()), (10_000, 784));
+    match &set.y {
+        bayeslab::data::TargetValues::Class {
+            n_classes, labels, ..
+        } => {
+            assert_eq!(*n_classes, 10);
+            // Ordered by digit: 1,001 zeros first, the last image a nine.
+            assert_eq!((labels[1000], labels[1001], labels[9999]), (0, 1, 9));
+        }
+        other => panic!("not a classification target: {other:?}"),
+    }
+}
