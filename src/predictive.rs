@@ -215,10 +215,9 @@ impl GaussianMixture {
 }
 
 impl CategoricalAverage {
-    fn add(&mut self, probs: ArrayView2<f32>) {
+    fn add(&mut self, probs: ArrayView2<f64>) {
         assert_eq!(probs.dim(), self.sum_probs.dim(), "one row per example");
-        self.sum_probs
-            .zip_mut_with(&probs, |sum, &p| *sum += f64::from(p));
+        self.sum_probs.zip_mut_with(&probs, |sum, &p| *sum += p);
         self.n_samples += 1;
     }
 
@@ -413,21 +412,21 @@ mod tests {
         };
         let mut p = Predictive::new(&targets, &scaler(0.0, 1.0));
         p.add(&HeadOutput::Categorical {
-            probs: array![[0.9f32, 0.1], [0.6, 0.4]],
+            probs: array![[0.9f64, 0.1], [0.6, 0.4]],
         });
         p.add(&HeadOutput::Categorical {
-            probs: array![[0.5f32, 0.5], [0.2, 0.8]],
+            probs: array![[0.5f64, 0.5], [0.2, 0.8]],
         });
         // p̄ = [[0.7, 0.3], [0.4, 0.6]]: both correct; NLL = −(ln 0.7 + ln 0.6)/2.
         let m = p.metrics();
         assert_eq!(m[0], ("accuracy", 1.0));
         let nll = -(0.7f64.ln() + 0.6f64.ln()) / 2.0;
-        assert!((m[1].1 - nll).abs() < 1e-6, "{m:?}");
+        assert!((m[1].1 - nll).abs() < 1e-12, "{m:?}");
         assert_eq!(
             p.summaries()[1],
             Summary::Categorical {
                 label: 1,
-                confidence: (f64::from(0.4f32) + f64::from(0.8f32)) / 2.0
+                confidence: (0.4 + 0.8) / 2.0
             }
         );
     }

@@ -290,6 +290,29 @@ fn head_losses_equal_hand_computed_values() {
     assert!((l + 0.75f64.ln()).abs() < 1e-15);
 }
 
+/// A confidently wrong prediction keeps a probability that scores its NLL as the logit gap: at
+/// a gap of 200, e^-200 ≈ 1.4e-87 rounds to 0 in f32 (whose smallest value is 1.4e-45), which
+/// would cost the clamp's 708 instead of 200.
+#[test]
+fn softmax_probabilities_of_a_confident_error_survive_for_the_nll() {
+    let h = AnyHead::new(HeadKind::Softmax, 3, 1.0);
+    let z = [0.0f32, 200.0, 0.0];
+    let mut out = h.empty_output();
+    h.size_output(&mut out, 1);
+    Head::<f32>::predict(&h, &[], &z, 1, &mut out, 0);
+    let HeadOutput::Categorical { probs } = out else {
+        panic!()
+    };
+    assert!(probs[[0, 0]] > 0.0);
+    let nll = crate::metrics::nll(probs.view(), &[0]);
+    assert!((nll - 200.0).abs() < 1e-9, "{nll}");
+    let loss = h.loss(&[], &z, Targets::Class(&[0]), 1, None, &mut []);
+    assert!(
+        (loss - nll).abs() < 1e-9,
+        "the training loss agrees: {loss}"
+    );
+}
+
 #[test]
 fn softmax_cross_entropy_is_stable_for_logits_of_1e4() {
     let h = AnyHead::new(HeadKind::Softmax, 3, 1.0);

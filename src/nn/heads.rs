@@ -325,11 +325,11 @@ impl<T: Real> Head<T> for SoftmaxHead {
         };
         let c = self.classes;
         for (i, zr) in z[..rows * c].chunks_exact(c).enumerate() {
-            let m = row_max(zr);
-            let s = zr.iter().fold(T::zero(), |s, &v| s + (v - m).exp());
+            let m = row_max(zr).as_f64();
+            let s = zr.iter().fold(0.0, |s, &v| s + (v.as_f64() - m).exp());
             let mut row = probs.row_mut(start + i);
             for (p, &v) in row.iter_mut().zip(zr) {
-                *p = ((v - m).exp() / s).as_f64() as f32;
+                *p = (v.as_f64() - m).exp() / s;
             }
         }
     }

@@ -122,8 +122,11 @@ pub struct MlpConfig {
 pub enum HeadOutput {
     /// Gaussian mean and variance; the variance is the model's noise variance (`e^{s}`, `1/τ`).
     Gaussian { mean: Vec<f32>, var: Vec<f32> },
-    /// Class probabilities, rows × classes, each row summing to 1.
-    Categorical { probs: ndarray::Array2<f32> },
+    /// Class probabilities, rows × classes, each row summing to 1. In f64, evaluated from the
+    /// logits in f64: a confidently wrong class keeps its probability (down to e^-708) instead
+    /// of rounding to 0 in f32 at a logit gap of about 100, which would make its NLL the clamp's
+    /// 708 rather than the gap.
+    Categorical { probs: ndarray::Array2<f64> },
 }
 
 impl HeadOutput {
