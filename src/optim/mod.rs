@@ -11,7 +11,7 @@
 
 mod clip;
 mod config;
-mod optimizer;
+pub(crate) mod optimizer;
 pub mod schedule;
 
 pub use clip::clip_grad_norm;

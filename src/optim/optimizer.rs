@@ -242,7 +242,7 @@ impl Optimizer {
 
 /// Coupled L2 weight decay: g + λθ.
 #[inline(always)]
-fn decayed<const WD: bool>(g: f32, p: f32, wd: f32) -> f32 {
+pub(crate) fn decayed<const WD: bool>(g: f32, p: f32, wd: f32) -> f32 {
     if WD { g + wd * p } else { g }
 }
 
@@ -252,11 +252,11 @@ fn decayed<const WD: bool>(g: f32, p: f32, wd: f32) -> f32 {
 /// microcoded on x86: Adam on 751 parameters measured 3× slower. Values below
 /// `f32::MIN_POSITIVE` (1.2e-38) change θ by less than f32 resolution unless ε < 1e-18.
 #[inline(always)]
-fn flush(x: f32) -> f32 {
+pub(crate) fn flush(x: f32) -> f32 {
     if x.abs() < f32::MIN_POSITIVE { 0.0 } else { x }
 }
 
-fn sgd<const WD: bool>(params: &mut [f32], grads: &[f32], lr: f32, wd: f32) {
+pub(crate) fn sgd<const WD: bool>(params: &mut [f32], grads: &[f32], lr: f32, wd: f32) {
     for (p, &g) in params.iter_mut().zip(grads) {
         *p -= lr * decayed::<WD>(g, *p, wd);
     }
@@ -264,7 +264,7 @@ fn sgd<const WD: bool>(params: &mut [f32], grads: &[f32], lr: f32, wd: f32) {
 
 /// The buffer starts at zero, so the first step gives b = μ·0 + g = g exactly, PyTorch's
 /// initialisation without a first-step branch.
-fn sgd_momentum<const WD: bool, const NESTEROV: bool>(
+pub(crate) fn sgd_momentum<const WD: bool, const NESTEROV: bool>(
     params: &mut [f32],
     grads: &[f32],
     buf: &mut [f32],
@@ -295,16 +295,22 @@ fn adagrad<const WD: bool>(
     }
 }
 
-struct RmspropHyper {
-    lr: f32,
-    alpha: f32,
-    one_minus_alpha: f32,
-    eps: f32,
-    mu: f32,
-    wd: f32,
+/// RMSprop's per-step constants (`mu` is used only by the momentum variant).
+pub(crate) struct RmspropHyper {
+    pub lr: f32,
+    pub alpha: f32,
+    pub one_minus_alpha: f32,
+    pub eps: f32,
+    pub mu: f32,
+    pub wd: f32,
 }
 
-fn rmsprop<const WD: bool>(params: &mut [f32], grads: &[f32], v: &mut [f32], h: &RmspropHyper) {
+pub(crate) fn rmsprop<const WD: bool>(
+    params: &mut [f32],
+    grads: &[f32],
+    v: &mut [f32],
+    h: &RmspropHyper,
+) {
     for ((p, &g), v) in params.iter_mut().zip(grads).zip(v.iter_mut()) {
         let g = decayed::<WD>(g, *p, h.wd);
         *v = flush(h.alpha * *v + h.one_minus_alpha * (g * g));

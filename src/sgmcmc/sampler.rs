@@ -2,6 +2,7 @@
 
 use super::config::{Posterior, SamplerConfig};
 use crate::noise::{BLOCK, Gen, Isa, Kernel, NormalStream, dispatch};
+use crate::optim::optimizer::{RmspropHyper, decayed, flush, rmsprop, sgd, sgd_momentum};
 
 /// An SG-MCMC sampler with its per-parameter state, for one flat parameter buffer and one chain.
 ///
@@ -189,7 +190,7 @@ impl Sampler {
                 }
             },
             SamplerConfig::Psgld { alpha, lambda, .. } => {
-                let h = RmspropHyper {
+                let h = PsgldHyper {
                     lr,
                     alpha: alpha as f32,
                     one_minus_alpha: (1.0 - alpha) as f32,
@@ -197,10 +198,18 @@ impl Sampler {
                     wd,
                     sigma,
                 };
+                let twin = RmspropHyper {
+                    lr,
+                    alpha: h.alpha,
+                    one_minus_alpha: h.one_minus_alpha,
+                    eps: h.eps,
+                    mu: 0.0,
+                    wd,
+                };
                 let v = &mut self.buf;
                 match (noisy, has_wd) {
-                    (false, false) => rmsprop::<false>(params, grads, v, &h),
-                    (false, true) => rmsprop::<true>(params, grads, v, &h),
+                    (false, false) => rmsprop::<false>(params, grads, v, &twin),
+                    (false, true) => rmsprop::<true>(params, grads, v, &twin),
                     (true, false) => {
                         dispatch(isa, fused(params, grads, v, base, Psgld::<false>(h)))
                     }
@@ -211,8 +220,8 @@ impl Sampler {
                 let mu = momentum as f32;
                 let b = &mut self.buf;
                 match (noisy, has_wd) {
-                    (false, false) => sgd_momentum::<false>(params, grads, b, lr, mu, wd),
-                    (false, true) => sgd_momentum::<true>(params, grads, b, lr, mu, wd),
+                    (false, false) => sgd_momentum::<false, false>(params, grads, b, lr, mu, wd),
+                    (false, true) => sgd_momentum::<true, false>(params, grads, b, lr, mu, wd),
                     (true, false) => {
                         let u = Sghmc::<false> { lr, mu, wd, sigma };
                         dispatch(isa, fused(params, grads, b, base, u));
@@ -245,58 +254,18 @@ fn noise_scale(config: &SamplerConfig, posterior: &Posterior, lr: f32, temperatu
     }
 }
 
-// Temperature 0: the optimizer twins' kernels, operation for operation (src/optim/optimizer.rs:
-// `sgd`, `rmsprop`, `sgd_momentum` without Nesterov), so that the results are identical.
+// Temperature 0 runs the optimizer twins' own kernels (src/optim/optimizer.rs: `sgd`,
+// `rmsprop`, `sgd_momentum` without Nesterov), so that the results are identical.
 
-/// Coupled L2 weight decay: g + λθ (here λ = prior precision / N).
-#[inline(always)]
-fn decayed<const WD: bool>(g: f32, p: f32, wd: f32) -> f32 {
-    if WD { g + wd * p } else { g }
-}
-
-/// Flushes subnormal state to zero, as the optimizers do.
-#[inline(always)]
-fn flush(x: f32) -> f32 {
-    if x.abs() < f32::MIN_POSITIVE { 0.0 } else { x }
-}
-
-fn sgd<const WD: bool>(params: &mut [f32], grads: &[f32], lr: f32, wd: f32) {
-    for (p, &g) in params.iter_mut().zip(grads) {
-        *p -= lr * decayed::<WD>(g, *p, wd);
-    }
-}
-
-fn sgd_momentum<const WD: bool>(
-    params: &mut [f32],
-    grads: &[f32],
-    buf: &mut [f32],
-    lr: f32,
-    mu: f32,
-    wd: f32,
-) {
-    for ((p, &g), b) in params.iter_mut().zip(grads).zip(buf.iter_mut()) {
-        let g = decayed::<WD>(g, *p, wd);
-        *b = flush(mu * *b + g);
-        *p -= lr * *b;
-    }
-}
-
+/// pSGLD's per-step constants: RMSprop's, and the noise scale σ.
 #[derive(Clone, Copy)]
-struct RmspropHyper {
+struct PsgldHyper {
     lr: f32,
     alpha: f32,
     one_minus_alpha: f32,
     eps: f32,
     wd: f32,
     sigma: f32,
-}
-
-fn rmsprop<const WD: bool>(params: &mut [f32], grads: &[f32], v: &mut [f32], h: &RmspropHyper) {
-    for ((p, &g), v) in params.iter_mut().zip(grads).zip(v.iter_mut()) {
-        let g = decayed::<WD>(g, *p, h.wd);
-        *v = flush(h.alpha * *v + h.one_minus_alpha * (g * g));
-        *p -= h.lr * (g / (v.sqrt() + h.eps));
-    }
 }
 
 fn fused<'a, U>(
@@ -399,7 +368,7 @@ impl<const WD: bool> Elementwise for Sgld<WD> {
 
 /// pSGLD: V ← αV + (1 − α)g²; G = 1/(λ_p + √V); θ ← (θ − γ(g·G)) + σ(√G·ξ).
 #[derive(Clone, Copy)]
-struct Psgld<const WD: bool>(RmspropHyper);
+struct Psgld<const WD: bool>(PsgldHyper);
 
 impl<const WD: bool> Elementwise for Psgld<WD> {
     const STATEFUL: bool = true;
