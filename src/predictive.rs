@@ -128,6 +128,18 @@ impl Predictive {
         }
     }
 
+    /// The mean log predictive density per example: `gaussian_ll` for regression (original
+    /// scale), −`nll` for classification; `None` before the first sample or without targets.
+    pub fn log_likelihood(&self) -> Option<f64> {
+        self.metrics()
+            .into_iter()
+            .find_map(|(name, value)| match name {
+                "gaussian_ll" => Some(value),
+                "nll" => Some(-value),
+                _ => None,
+            })
+    }
+
     /// Per-example summaries (empty before the first sample).
     pub fn summaries(&self) -> Vec<Summary> {
         match self {

@@ -243,6 +243,7 @@ fn train_run(
         },
         metrics: output.metrics,
         predictions: output.predictions,
+        traces: output.traces,
     })
 }
 

@@ -17,7 +17,7 @@ use crate::optim::{Schedule, clip_grad_norm};
 use crate::predictive::{Predictive, Summary};
 use crate::rng::{Rng, rng_from_seed};
 use crate::spec::{MethodConfig, ModelKind, RunConfig, default_head};
-use crate::store::{MetricRow, PredictionRow};
+use crate::store::{MetricRow, PredictionRow, TraceRow};
 
 /// Number of points of the plotting grid for 1-D inputs.
 pub const GRID_POINTS: usize = 200;
@@ -67,6 +67,8 @@ pub struct RunInput<'a> {
 pub struct MethodOutput {
     pub metrics: Vec<MetricRow>,
     pub predictions: Vec<PredictionRow>,
+    /// Per-sample scalars of each chain (samplers only).
+    pub traces: Vec<TraceRow>,
     pub n_params: u64,
     /// Weight samples (or ensemble members, or masks) in the final predictive.
     pub n_samples: u64,
@@ -98,16 +100,26 @@ pub fn train(input: &RunInput) -> Result<MethodOutput, RunError> {
             sampler,
             prior,
             burn_in_epochs,
+            burn_in_steps,
             thin,
             max_samples,
+            chains,
+            cyclical,
+            samples_per_cycle,
         } => sgmcmc::run(
             input,
             sampler,
             prior,
-            sgmcmc::Collection {
-                burn_in_epochs: *burn_in_epochs,
+            &sgmcmc::Collection {
+                burn_in: match burn_in_steps {
+                    Some(steps) => sgmcmc::BurnIn::Steps(*steps),
+                    None => sgmcmc::BurnIn::Epochs(*burn_in_epochs),
+                },
                 thin: *thin,
                 max_samples: *max_samples,
+                chains: *chains,
+                cyclical: *cyclical,
+                samples_per_cycle: *samples_per_cycle,
             },
         ),
     }
@@ -159,8 +171,20 @@ impl Trainer {
     /// A freshly initialised network (seeded by the shared `init` stream: every method with the
     /// same data and model starts from the same weights at one seed and split) ready to train.
     pub fn new(config: &RunConfig, train: &Dataset, base_lr: f64) -> Self {
+        Trainer::for_chain(config, train, base_lr, 0)
+    }
+
+    /// The trainer of chain `chain` of a run: chain 0 is [`Trainer::new`]; every other chain
+    /// has its own initial weights, batch order and dropout noise, from streams named after it.
+    pub fn for_chain(config: &RunConfig, train: &Dataset, base_lr: f64, chain: usize) -> Self {
+        let stream = |purpose: &str| match chain {
+            0 => purpose.to_string(),
+            c => format!("{purpose}/chain{c}"),
+        };
         let network = build_network(config, train);
-        let params = network.init_params(&mut rng_from_seed(config.shared_stream_seed("init")));
+        let params = network.init_params(&mut rng_from_seed(
+            config.shared_stream_seed(&stream("init")),
+        ));
         let grads = vec![0.0; params.len()];
         let batch_size = config.train.batch_size.min(train.len().max(1));
         let batcher = Batcher::new(train.len(), batch_size, train.n_features());
@@ -170,8 +194,8 @@ impl Trainer {
             params,
             grads,
             batcher,
-            batch_rng: rng_from_seed(config.shared_stream_seed("batches")),
-            noise_rng: rng_from_seed(config.stream_seed("noise")),
+            batch_rng: rng_from_seed(config.shared_stream_seed(&stream("batches"))),
+            noise_rng: rng_from_seed(config.stream_seed(&stream("noise"))),
             schedule: config.train.schedule.clone(),
             base_lr,
             clip_norm: config.train.clip_norm.map(|c| c as f32),
@@ -239,6 +263,11 @@ impl Trainer {
     pub fn noise_rng(&mut self) -> &mut Rng {
         &mut self.noise_rng
     }
+
+    /// Replaces the learning-rate schedule (a cyclical chain sets its own).
+    pub fn set_schedule(&mut self, schedule: Schedule) {
+        self.schedule = schedule;
+    }
 }
 
 /// Predictives over the validation part, the test part and the plotting grid, fed one sample
@@ -272,7 +301,10 @@ impl Evaluator {
         }
     }
 
-    /// Folds the predictions of one weight vector (in `mode`) into every predictive.
+    /// Folds the predictions of one weight vector (in `mode`) into every predictive. With
+    /// `scores`, also pushes this one sample's own log-likelihood on each labelled part,
+    /// `(split, value)` ([`Predictive::log_likelihood`] of a predictive of this sample alone).
+    #[allow(clippy::too_many_arguments)]
     pub fn add_sample(
         &mut self,
         network: &mut Network,
@@ -281,14 +313,22 @@ impl Evaluator {
         rng: &mut Rng,
         data: &Prepared,
         grid: Option<&Grid>,
+        mut scores: Option<&mut Vec<(&'static str, f64)>>,
     ) {
-        if let Some(p) = &mut self.valid {
-            network.predict(params, data.valid.x.view(), mode, rng, &mut self.out);
+        for (split, part, predictive) in [
+            ("valid", &data.valid, &mut self.valid),
+            ("test", &data.test, &mut self.test),
+        ] {
+            let Some(p) = predictive else { continue };
+            network.predict(params, part.x.view(), mode, rng, &mut self.out);
             p.add(&self.out);
-        }
-        if let Some(p) = &mut self.test {
-            network.predict(params, data.test.x.view(), mode, rng, &mut self.out);
-            p.add(&self.out);
+            if let Some(scores) = scores.as_deref_mut() {
+                let mut alone = Predictive::new(&part.y, &data.scaler);
+                alone.add(&self.out);
+                if let Some(ll) = alone.log_likelihood() {
+                    scores.push((split, ll));
+                }
+            }
         }
         if let (Some(p), Some(g)) = (&mut self.grid, grid) {
             network.predict(params, g.x.view(), mode, rng, &mut self.out);

@@ -3,13 +3,17 @@
 
 use crate::optim::{Optimizer, OptimizerConfig};
 
-use super::driver::{self, Evaluation};
+use super::driver::{self, Chain, Evaluation};
 use super::{MethodOutput, RunError, RunInput, Trainer};
 
 /// Trains for `train.epochs`, evaluating on the validation and test parts every
 /// `train.eval_every` epochs and after the last.
 pub fn run(input: &RunInput, optimizer: &OptimizerConfig) -> Result<MethodOutput, RunError> {
-    let mut trainer = Trainer::new(input.config, &input.data.train, optimizer.lr());
-    let mut opt = Optimizer::new(optimizer, trainer.params.len());
-    driver::train(input, &mut trainer, &mut opt, &Evaluation::CurrentWeights)
+    let trainer = Trainer::new(input.config, &input.data.train, optimizer.lr());
+    let rule = Box::new(Optimizer::new(optimizer, trainer.params.len()));
+    driver::train(
+        input,
+        &mut [Chain { trainer, rule }],
+        &Evaluation::CurrentWeights,
+    )
 }

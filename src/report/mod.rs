@@ -264,6 +264,7 @@ pub fn render_report(
             runs,
             metrics: results.metrics.clone(),
             predictions: results.predictions.clone(),
+            traces: results.traces.clone(),
         };
         &ordered
     };
@@ -571,7 +572,7 @@ mod tests {
         Results {
             runs,
             metrics,
-            predictions: Vec::new(),
+            ..Default::default()
         }
     }
 
@@ -830,6 +831,7 @@ data=b & sgd & 10.00 $\\pm$ 0.00 & 1 \\\\
             record: r.runs[0].clone(),
             metrics: r.metrics.iter().map(|(_, m)| m.clone()).collect(),
             predictions: Vec::new(),
+            traces: Vec::new(),
         };
         assert_eq!(
             crate::search::final_value(&output, "valid", "rmse"),
@@ -1066,6 +1068,12 @@ data=b & sgd & 10.00 $\\pm$ 0.00 & 1 \\\\
                     .iter()
                     .filter(|p| p.0 == rec.run_id)
                     .map(|p| p.1.clone())
+                    .collect(),
+                traces: r
+                    .traces
+                    .iter()
+                    .filter(|t| t.0 == rec.run_id)
+                    .map(|t| t.1.clone())
                     .collect(),
             };
             store::write_part(&results_dir, &out).unwrap();

@@ -24,7 +24,7 @@ use crate::error::SpecError;
 use crate::nn::{Activation, HeadKind, Init};
 use crate::optim::{OptimizerConfig, Schedule};
 use crate::rng::derive_seed;
-use crate::sgmcmc::{PriorConfig, SamplerConfig};
+use crate::sgmcmc::{CyclicalSchedule, PriorConfig, SamplerConfig};
 use report::ReportOptions;
 
 pub use search_plan::{SEARCH_PLAN_FILE, SearchPlan};
@@ -422,11 +422,29 @@ pub enum MethodConfig {
         /// Epochs before the first kept sample.
         #[serde(default)]
         burn_in_epochs: usize,
-        /// Keep every `thin`-th update after the burn-in.
+        /// Updates before the first kept sample, instead of `burn_in_epochs`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        burn_in_steps: Option<usize>,
+        /// Keep every `thin`-th update after the burn-in (with `cyclical`: the spacing of a
+        /// cycle's samples).
         thin: usize,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         max_samples: Option<usize>,
+        /// Independent chains, pooled into one predictive; ESS and R̂ are computed over them.
+        #[serde(default = "one", skip_serializing_if = "is_one")]
+        chains: usize,
+        /// Cyclical SG-MCMC (Zhang et al. 2020): the cosine step-size cycles, no noise while
+        /// exploring, samples at the end of each cycle.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cyclical: Option<CyclicalSchedule>,
+        /// Samples kept at the end of each cycle, `thin` updates apart.
+        #[serde(default = "one", skip_serializing_if = "is_one")]
+        samples_per_cycle: usize,
     },
+}
+
+fn is_one(n: &usize) -> bool {
+    *n == 1
 }
 
 impl MethodConfig {
@@ -462,9 +480,17 @@ struct MethodSection {
     #[serde(default)]
     burn_in_epochs: Option<usize>,
     #[serde(default)]
+    burn_in_steps: Option<usize>,
+    #[serde(default)]
     thin: Option<usize>,
     #[serde(default)]
     max_samples: Option<usize>,
+    #[serde(default)]
+    chains: Option<usize>,
+    #[serde(default)]
+    cyclical: Option<CyclicalSchedule>,
+    #[serde(default)]
+    samples_per_cycle: Option<usize>,
     #[serde(default)]
     model: Table,
     #[serde(default)]
@@ -1004,8 +1030,12 @@ fn resolve_variant(
                     ("sampler", section.sampler.is_some()),
                     ("prior", section.prior.is_some()),
                     ("burn_in_epochs", section.burn_in_epochs.is_some()),
+                    ("burn_in_steps", section.burn_in_steps.is_some()),
                     ("thin", section.thin.is_some()),
                     ("max_samples", section.max_samples.is_some()),
+                    ("chains", section.chains.is_some()),
+                    ("cyclical", section.cyclical.is_some()),
+                    ("samples_per_cycle", section.samples_per_cycle.is_some()),
                 ]
                 .iter()
                 .find_map(|(k, given)| given.then_some(*k))
@@ -1051,6 +1081,12 @@ fn resolve_variant(
                         ),
                     ));
                 }
+                if section.burn_in_epochs.is_some() && section.burn_in_steps.is_some() {
+                    return Err(err(
+                        &format!("{at_method}.burn_in_steps"),
+                        "give the burn-in in epochs or in steps, not both".into(),
+                    ));
+                }
                 let thin = section.thin.unwrap_or(1);
                 if thin == 0 {
                     return Err(err(
@@ -1058,18 +1094,62 @@ fn resolve_variant(
                         "must be >= 1, got 0".into(),
                     ));
                 }
-                if section.max_samples == Some(0) {
+                for (key, value) in [
+                    ("max_samples", section.max_samples),
+                    ("chains", section.chains),
+                    ("samples_per_cycle", section.samples_per_cycle),
+                ] {
+                    if value == Some(0) {
+                        return Err(err(
+                            &format!("{at_method}.{key}"),
+                            "must be >= 1, got 0".into(),
+                        ));
+                    }
+                }
+                if let Some(cyclical) = &section.cyclical {
+                    cyclical
+                        .validate()
+                        .map_err(|(k, m)| err(&format!("{at_method}.cyclical.{k}"), m))?;
+                    if let Some(key) = [
+                        ("burn_in_epochs", section.burn_in_epochs.is_some()),
+                        ("burn_in_steps", section.burn_in_steps.is_some()),
+                    ]
+                    .iter()
+                    .find_map(|(k, given)| given.then_some(*k))
+                    {
+                        return Err(err(
+                            &format!("{at_method}.{key}"),
+                            "a cyclical chain keeps samples at the end of each cycle, from the \
+                             first; it has no burn-in: remove the key"
+                                .into(),
+                        ));
+                    }
+                    if train.schedule != Schedule::Constant {
+                        return Err(err(
+                            &format!("{at_method}.cyclical"),
+                            "sets the step-size schedule (cosine cycles); remove \
+                             train.schedule from this method"
+                                .into(),
+                        ));
+                    }
+                } else if section.samples_per_cycle.is_some() {
                     return Err(err(
-                        &format!("{at_method}.max_samples"),
-                        "must be >= 1, got 0".into(),
+                        &format!("{at_method}.samples_per_cycle"),
+                        "applies to cyclical chains only: add `cyclical = { cycles = 4, \
+                         exploration = 0.8 }` or remove the key"
+                            .into(),
                     ));
                 }
                 MethodConfig::Sgmcmc {
                     sampler,
                     prior,
                     burn_in_epochs,
+                    burn_in_steps: section.burn_in_steps,
                     thin,
                     max_samples: section.max_samples,
+                    chains: section.chains.unwrap_or(1),
+                    cyclical: section.cyclical,
+                    samples_per_cycle: section.samples_per_cycle.unwrap_or(1),
                 }
             }
         };

@@ -14,7 +14,7 @@ use std::path::Path;
 use polars::prelude::*;
 
 use super::atomic::io_err;
-use super::{MetricRow, PredictionRow, RunRecord, RunStatus, TrialRow};
+use super::{MetricRow, PredictionRow, RunRecord, RunStatus, TraceRow, TrialRow};
 use crate::error::StoreError;
 
 pub(super) fn pl_err(path: &Path) -> impl FnOnce(PolarsError) -> StoreError + '_ {
@@ -205,6 +205,78 @@ pub(super) fn predictions_df<'a>(
         Column::new("confidence".into(), f(|p| p.confidence)),
     ];
     DataFrame::new(rows.len(), columns)
+}
+
+pub(super) fn traces_df<'a>(
+    rows: impl Iterator<Item = (&'a str, &'a TraceRow)>,
+) -> Result<DataFrame, PolarsError> {
+    let rows: Vec<(&str, &TraceRow)> = rows.collect();
+    let columns = vec![
+        Column::new(
+            "run_id".into(),
+            rows.iter().map(|r| r.0).collect::<Vec<&str>>(),
+        ),
+        Column::new(
+            "chain".into(),
+            rows.iter().map(|r| r.1.chain).collect::<Vec<u32>>(),
+        ),
+        Column::new(
+            "sample".into(),
+            rows.iter().map(|r| r.1.sample).collect::<Vec<u32>>(),
+        ),
+        Column::new(
+            "epoch".into(),
+            rows.iter().map(|r| r.1.epoch).collect::<Vec<i64>>(),
+        ),
+        Column::new(
+            "step".into(),
+            rows.iter().map(|r| r.1.step).collect::<Vec<i64>>(),
+        ),
+        Column::new(
+            "quantity".into(),
+            rows.iter()
+                .map(|r| r.1.quantity.as_str())
+                .collect::<Vec<&str>>(),
+        ),
+        Column::new(
+            "value".into(),
+            rows.iter().map(|r| r.1.value).collect::<Vec<f64>>(),
+        ),
+    ];
+    DataFrame::new(rows.len(), columns)
+}
+
+pub(super) fn traces_from_df(
+    df: &DataFrame,
+    path: &Path,
+) -> Result<Vec<(String, TraceRow)>, StoreError> {
+    let run_id = str_col(df, "run_id", path)?;
+    let quantity = str_col(df, "quantity", path)?;
+    let (chain, sample, epoch, step, value) = (|| {
+        Ok((
+            df.column("chain")?.u32()?,
+            df.column("sample")?.u32()?,
+            df.column("epoch")?.i64()?,
+            df.column("step")?.i64()?,
+            df.column("value")?.f64()?,
+        ))
+    })()
+    .map_err(pl_err(path))?;
+    (0..df.height())
+        .map(|i| {
+            Ok((
+                required(run_id.get(i), path, "run_id", i)?.to_string(),
+                TraceRow {
+                    chain: required(chain.get(i), path, "chain", i)?,
+                    sample: required(sample.get(i), path, "sample", i)?,
+                    epoch: required(epoch.get(i), path, "epoch", i)?,
+                    step: required(step.get(i), path, "step", i)?,
+                    quantity: required(quantity.get(i), path, "quantity", i)?.to_string(),
+                    value: required(value.get(i), path, "value", i)?,
+                },
+            ))
+        })
+        .collect()
 }
 
 /// A required (non-null) value, or an error naming the file, column and row.

@@ -19,12 +19,12 @@ use std::path::Path;
 use super::atomic::{io_err, remove_if_exists, write_atomic};
 use super::frames::{
     self, Encoding, metrics_df, metrics_from_df, predictions_df, predictions_from_df, read_df,
-    runs_df, runs_from_df, statuses_from_df,
+    runs_df, runs_from_df, statuses_from_df, traces_df, traces_from_df,
 };
 use super::parts::{PartFiles, for_each_file, list_parts, parts_dir, read_parts, write_part_into};
 use super::{
     METRICS_FILE, MergeSummary, MetricRow, PREDICTIONS_FILE, PredictionRow, RUNS_FILE, RunOutput,
-    RunStatus,
+    RunStatus, TRACES_FILE, TraceRow,
 };
 use crate::error::StoreError;
 
@@ -39,7 +39,7 @@ struct Merged {
 impl Merged {
     /// Reads the merged files (empty when there are none). Metric and prediction rows of runs
     /// that `runs.parquet` does not list are left out (a killed merge can leave such rows).
-    fn read(results_dir: &Path, with_predictions: bool) -> Result<Self, StoreError> {
+    fn read(results_dir: &Path, with_side_tables: bool) -> Result<Self, StoreError> {
         let runs_path = results_dir.join(RUNS_FILE);
         if !runs_path.exists() {
             return Ok(Merged {
@@ -56,6 +56,7 @@ impl Merged {
                             record,
                             metrics: Vec::new(),
                             predictions: Vec::new(),
+                            traces: Vec::new(),
                         },
                     )
                 })
@@ -69,7 +70,7 @@ impl Merged {
             }
         }
         let predictions_path = results_dir.join(PREDICTIONS_FILE);
-        if with_predictions && predictions_path.exists() {
+        if with_side_tables && predictions_path.exists() {
             for (id, row) in
                 predictions_from_df(&read_df(&predictions_path, None)?, &predictions_path)?
             {
@@ -78,11 +79,19 @@ impl Merged {
                 }
             }
         }
+        let traces_path = results_dir.join(TRACES_FILE);
+        if with_side_tables && traces_path.exists() {
+            for (id, row) in traces_from_df(&read_df(&traces_path, None)?, &traces_path)? {
+                if let Some(run) = runs.get_mut(&id) {
+                    run.traces.push(row);
+                }
+            }
+        }
         Ok(Merged { runs })
     }
 
     /// Writes the merged files atomically, `runs.parquet` last (a reader that finds it finds the
-    /// rows it lists); `predictions.parquet` only when a run has predictions.
+    /// rows it lists); `predictions.parquet` and `traces.parquet` only when a run has such rows.
     fn write(&self, results_dir: &Path) -> Result<MergeSummary, StoreError> {
         let metrics: Vec<(&str, &MetricRow)> = self
             .runs
@@ -93,6 +102,11 @@ impl Merged {
             .runs
             .iter()
             .flat_map(|(id, run)| run.predictions.iter().map(move |p| (id.as_str(), p)))
+            .collect();
+        let traces: Vec<(&str, &TraceRow)> = self
+            .runs
+            .iter()
+            .flat_map(|(id, run)| run.traces.iter().map(move |t| (id.as_str(), t)))
             .collect();
         let summary = MergeSummary {
             runs_ok: self
@@ -107,6 +121,7 @@ impl Merged {
                 .count(),
             metric_rows: metrics.len(),
             prediction_rows: predictions.len(),
+            trace_rows: traces.len(),
         };
         let path = results_dir.join(METRICS_FILE);
         let mut df = metrics_df(metrics.into_iter()).map_err(frames::pl_err(&path))?;
@@ -124,6 +139,16 @@ impl Merged {
                 &frames::encode(&mut df, Encoding::Merged, None, &path)?,
             )?;
         }
+        let path = results_dir.join(TRACES_FILE);
+        if traces.is_empty() {
+            remove_if_exists(&path)?;
+        } else {
+            let mut df = traces_df(traces.into_iter()).map_err(frames::pl_err(&path))?;
+            write_atomic(
+                &path,
+                &frames::encode(&mut df, Encoding::Merged, None, &path)?,
+            )?;
+        }
         let path = results_dir.join(RUNS_FILE);
         let mut df =
             runs_df(self.runs.values().map(|r| &r.record)).map_err(frames::pl_err(&path))?;
@@ -136,7 +161,7 @@ impl Merged {
 }
 
 /// Folds every complete part into `runs.parquet`, `metrics.parquet` and (only if some run has
-/// predictions) `predictions.parquet`, then removes the parts it folded in. Idempotent: with no
+/// such rows) `predictions.parquet` and `traces.parquet`, then removes the parts it folded in. Idempotent: with no
 /// parts and merged files present it changes nothing; with neither it writes empty files.
 pub fn merge(results_dir: &Path) -> Result<MergeSummary, StoreError> {
     let parts = list_parts(&parts_dir(results_dir))?;
@@ -176,6 +201,7 @@ fn merged_summary(results_dir: &Path) -> Result<MergeSummary, StoreError> {
         runs_failed: statuses.iter().filter(|s| s.1 == RunStatus::Failed).count(),
         metric_rows: rows(METRICS_FILE, "value")?,
         prediction_rows: rows(PREDICTIONS_FILE, "index")?,
+        trace_rows: rows(TRACES_FILE, "value")?,
     })
 }
 

@@ -1,8 +1,10 @@
 //! Parquet results store: the schemas of the results contract, per-run parts, and the merge
-//! that folds parts into `runs.parquet`, `metrics.parquet` and `predictions.parquet`.
+//! that folds parts into `runs.parquet`, `metrics.parquet`, `predictions.parquet` and
+//! `traces.parquet`.
 //!
 //! Layout under `results/<experiment>/`:
-//! - `runs.parquet`, `metrics.parquet`, `predictions.parquet`: the merged files;
+//! - `runs.parquet`, `metrics.parquet`, `predictions.parquet`, `traces.parquet`: the merged
+//!   files (the last two only when some run has such rows);
 //! - `parts/`: the runs finished since the last merge, one part each ([`parts`]);
 //! - `trials.parquet`: the trials of searches.
 //!
@@ -103,12 +105,31 @@ pub struct PredictionRow {
     pub confidence: Option<f64>,
 }
 
+/// One row of `traces.parquet` (without its `run_id`): a scalar summary of one kept sample of
+/// one chain of a sampler, the input of convergence diagnostics (ESS, R̂) and trace plots.
+/// Results format 2.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TraceRow {
+    /// Which chain of the run, from 0.
+    pub chain: u32,
+    /// Which kept sample of that chain, from 1.
+    pub sample: u32,
+    pub epoch: i64,
+    /// Updates of the chain so far when the sample was kept.
+    pub step: i64,
+    /// What is summarised, e.g. `test_log_likelihood` (mean per example of this one sample's
+    /// predictive) or `weight_norm` (‖θ‖₂).
+    pub quantity: String,
+    pub value: f64,
+}
+
 /// Everything one run produces.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RunOutput {
     pub record: RunRecord,
     pub metrics: Vec<MetricRow>,
     pub predictions: Vec<PredictionRow>,
+    pub traces: Vec<TraceRow>,
 }
 
 /// What [`merge`] wrote.
@@ -118,6 +139,7 @@ pub struct MergeSummary {
     pub runs_failed: usize,
     pub metric_rows: usize,
     pub prediction_rows: usize,
+    pub trace_rows: usize,
 }
 
 /// Merged results, as read by [`load`].
@@ -128,6 +150,8 @@ pub struct Results {
     pub metrics: Vec<(String, MetricRow)>,
     /// `(run_id, row)`.
     pub predictions: Vec<(String, PredictionRow)>,
+    /// `(run_id, row)`.
+    pub traces: Vec<(String, TraceRow)>,
 }
 
 /// Version of the results contract (file layout, columns, types). Bump it on any change a reader
@@ -139,12 +163,14 @@ pub const FORMAT_VERSION: u32 = 2;
 pub const RUNS_FILE: &str = "runs.parquet";
 pub const METRICS_FILE: &str = "metrics.parquet";
 pub const PREDICTIONS_FILE: &str = "predictions.parquet";
+pub const TRACES_FILE: &str = "traces.parquet";
 /// Directory of per-run parts inside `results/<experiment>/`.
 pub const PARTS_DIR: &str = "parts";
 /// File of the trials of hyperparameter searches inside `results/<experiment>/`.
 pub const TRIALS_FILE: &str = "trials.parquet";
 
-/// Loads merged results (for the report and tests). `predictions.parquet` is optional. Parts not
+/// Loads merged results (for the report and tests). `predictions.parquet` and `traces.parquet`
+/// are optional. Parts not
 /// merged yet are not included.
 pub fn load(results_dir: &Path) -> Result<Results, StoreError> {
     let runs_path = results_dir.join(RUNS_FILE);
@@ -166,10 +192,17 @@ pub fn load(results_dir: &Path) -> Result<Results, StoreError> {
     } else {
         Vec::new()
     };
+    let traces_path = results_dir.join(TRACES_FILE);
+    let traces = if traces_path.exists() {
+        frames::traces_from_df(&frames::read_df(&traces_path, None)?, &traces_path)?
+    } else {
+        Vec::new()
+    };
     Ok(Results {
         runs,
         metrics,
         predictions,
+        traces,
     })
 }
 

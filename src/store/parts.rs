@@ -1,8 +1,9 @@
 //! Per-run parts: what one finished run leaves in `results/<experiment>/parts/` until a merge
 //! folds it into the merged files.
 //!
-//! A part is at most two files, the second written last:
+//! A part is at most three files, the marker written last:
 //! - `<run_id>.predictions.parquet`, only when the run stored predictions;
+//! - `<run_id>.traces.parquet`, only when the run recorded sampler traces;
 //! - `<run_id>.ok.parquet` or `<run_id>.failed.parquet`: the run's metric rows, with its run row
 //!   (JSON) in the file's key-value metadata. It marks the part complete, and its name gives the
 //!   status, so a directory listing says which runs are done without opening a file.
@@ -17,7 +18,7 @@ use std::path::{Path, PathBuf};
 use super::atomic::{io_err, is_temporary, remove_if_exists, write_atomic};
 use super::frames::{
     self, Encoding, metrics_df, metrics_from_df, predictions_df, predictions_from_df, read_df,
-    runs_from_df,
+    runs_from_df, traces_df, traces_from_df,
 };
 use super::{PARTS_DIR, RunOutput, RunRecord, RunStatus};
 use crate::error::StoreError;
@@ -25,6 +26,7 @@ use crate::error::StoreError;
 const OK_SUFFIX: &str = ".ok.parquet";
 const FAILED_SUFFIX: &str = ".failed.parquet";
 const PREDICTIONS_SUFFIX: &str = ".predictions.parquet";
+const TRACES_SUFFIX: &str = ".traces.parquet";
 const V1_RUN_SUFFIX: &str = ".run.parquet";
 const V1_METRICS_SUFFIX: &str = ".metrics.parquet";
 /// Key of the run row in a part's key-value metadata.
@@ -60,6 +62,7 @@ pub(super) struct PartFiles {
     /// `None` for a format-1 part until its run row is read.
     pub status: Option<RunStatus>,
     pub predictions: Option<PathBuf>,
+    pub traces: Option<PathBuf>,
     /// The metrics file of a format-1 part.
     pub v1_metrics: Option<PathBuf>,
 }
@@ -70,6 +73,7 @@ impl PartFiles {
         std::iter::once(&self.marker)
             .chain(self.v1_metrics.iter())
             .chain(self.predictions.iter())
+            .chain(self.traces.iter())
     }
 }
 
@@ -82,6 +86,7 @@ pub(super) fn list_parts(dir: &Path) -> Result<BTreeMap<String, PartFiles>, Stor
     };
     let mut markers: BTreeMap<String, PartFiles> = BTreeMap::new();
     let mut predictions: BTreeMap<String, PathBuf> = BTreeMap::new();
+    let mut traces: BTreeMap<String, PathBuf> = BTreeMap::new();
     let mut v1_metrics: BTreeMap<String, PathBuf> = BTreeMap::new();
     for entry in entries {
         let entry = entry.map_err(|e| io_err(dir, "cannot list", e))?;
@@ -94,10 +99,13 @@ pub(super) fn list_parts(dir: &Path) -> Result<BTreeMap<String, PartFiles>, Stor
             marker: entry.path(),
             status,
             predictions: None,
+            traces: None,
             v1_metrics: None,
         };
         if let Some(id) = name.strip_suffix(PREDICTIONS_SUFFIX) {
             predictions.insert(id.to_string(), entry.path());
+        } else if let Some(id) = name.strip_suffix(TRACES_SUFFIX) {
+            traces.insert(id.to_string(), entry.path());
         } else if let Some(id) = name.strip_suffix(V1_METRICS_SUFFIX) {
             v1_metrics.insert(id.to_string(), entry.path());
         } else if let Some(id) = name.strip_suffix(OK_SUFFIX) {
@@ -116,6 +124,7 @@ pub(super) fn list_parts(dir: &Path) -> Result<BTreeMap<String, PartFiles>, Stor
     }
     for (id, part) in markers.iter_mut() {
         part.predictions = predictions.remove(id);
+        part.traces = traces.remove(id);
         if part.status.is_none() {
             part.v1_metrics = v1_metrics.remove(id);
         }
@@ -124,7 +133,8 @@ pub(super) fn list_parts(dir: &Path) -> Result<BTreeMap<String, PartFiles>, Stor
 }
 
 /// Writes `parts/<run_id>.*` for a finished run. Any earlier part of the run is un-completed
-/// first (its markers removed), then the predictions are written (or a stale file removed), then
+/// first (its markers removed), then the predictions and traces are written (or stale files
+/// removed), then
 /// the marker, atomically: a killed process never leaves a part that looks complete.
 pub fn write_part(results_dir: &Path, out: &RunOutput) -> Result<(), StoreError> {
     write_part_into(&parts_dir(results_dir), out)
@@ -147,6 +157,15 @@ pub(super) fn write_part_into(dir: &Path, out: &RunOutput) -> Result<(), StoreEr
         let bytes = frames::encode(&mut df, Encoding::Part, None, &predictions_path)?;
         write_atomic(&predictions_path, &bytes)?;
     }
+    let traces_path = dir.join(format!("{id}{TRACES_SUFFIX}"));
+    if out.traces.is_empty() {
+        remove_if_exists(&traces_path)?;
+    } else {
+        let mut df = traces_df(out.traces.iter().map(|t| (id.as_str(), t)))
+            .map_err(frames::pl_err(&traces_path))?;
+        let bytes = frames::encode(&mut df, Encoding::Part, None, &traces_path)?;
+        write_atomic(&traces_path, &bytes)?;
+    }
     let suffix = match out.record.status {
         RunStatus::Ok => OK_SUFFIX,
         RunStatus::Failed => FAILED_SUFFIX,
@@ -159,11 +178,12 @@ pub(super) fn write_part_into(dir: &Path, out: &RunOutput) -> Result<(), StoreEr
     write_atomic(&marker, &bytes)
 }
 
-/// Reads a complete part: its run row, metrics and (if `with_predictions`) predictions.
+/// Reads a complete part: its run row, metrics and (if `with_side_tables`) predictions and
+/// traces.
 pub(super) fn read_part(
     id: &str,
     part: &PartFiles,
-    with_predictions: bool,
+    with_side_tables: bool,
 ) -> Result<RunOutput, StoreError> {
     let damaged = |path: &Path, what: &str| StoreError::Io {
         path: path.to_path_buf(),
@@ -202,10 +222,17 @@ pub(super) fn read_part(
             &format!("its run row names run {:?}", record.run_id),
         ));
     }
-    let predictions = match (&part.predictions, with_predictions) {
+    let predictions = match (&part.predictions, with_side_tables) {
         (Some(path), true) => predictions_from_df(&read_df(path, None)?, path)?
             .into_iter()
             .map(|(_, p)| p)
+            .collect(),
+        _ => Vec::new(),
+    };
+    let traces = match (&part.traces, with_side_tables) {
+        (Some(path), true) => traces_from_df(&read_df(path, None)?, path)?
+            .into_iter()
+            .map(|(_, t)| t)
             .collect(),
         _ => Vec::new(),
     };
@@ -213,6 +240,7 @@ pub(super) fn read_part(
         record,
         metrics: metrics.into_iter().map(|(_, m)| m).collect(),
         predictions,
+        traces,
     })
 }
 
@@ -250,7 +278,7 @@ pub(super) fn for_each_file<T: Sync, R: Send>(
 /// Reads many parts, in the order given.
 pub(super) fn read_parts(
     parts: &[(&String, &PartFiles)],
-    with_predictions: bool,
+    with_side_tables: bool,
 ) -> Result<Vec<RunOutput>, StoreError> {
-    for_each_file(parts, |(id, part)| read_part(id, part, with_predictions))
+    for_each_file(parts, |(id, part)| read_part(id, part, with_side_tables))
 }

@@ -72,6 +72,21 @@ fn output(run_id: &str, method: &str, seed: u32, ok: bool) -> RunOutput {
     } else {
         Vec::new()
     };
+    // Sampler traces only for the runs of "sgld", two chains of two samples.
+    let traces = if ok && method == "sgld" {
+        (0..4)
+            .map(|i| TraceRow {
+                chain: i / 2,
+                sample: 1 + i % 2,
+                epoch: 1 + i64::from(i % 2),
+                step: 5 * (1 + i64::from(i % 2)),
+                quantity: "weight_norm".into(),
+                value: 1.5 + f64::from(i),
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     RunOutput {
         record: RunRecord {
             run_id: run_id.into(),
@@ -89,13 +104,15 @@ fn output(run_id: &str, method: &str, seed: u32, ok: bool) -> RunOutput {
         },
         metrics,
         predictions,
+        traces,
     }
 }
 
 fn merged_bytes(dir: &Path) -> Vec<Vec<u8>> {
-    [RUNS_FILE, METRICS_FILE, PREDICTIONS_FILE]
+    [RUNS_FILE, METRICS_FILE, PREDICTIONS_FILE, TRACES_FILE]
         .iter()
-        .map(|f| fs::read(dir.join(f)).unwrap())
+        // A file that no run needed is absent, in both directories compared.
+        .map(|f| fs::read(dir.join(f)).unwrap_or_default())
         .collect()
 }
 
@@ -105,7 +122,7 @@ fn round_trip_write_merge_load_equals_input() {
     let outs = [
         output("b2", "adam", 1, true),
         output("a1", "sgd", 0, false),
-        output("c3", "sgd", 2, true),
+        output("c3", "sgld", 2, true),
     ];
     for out in &outs {
         write_part(&tmp.0, out).unwrap();
@@ -117,7 +134,8 @@ fn round_trip_write_merge_load_equals_input() {
             runs_ok: 2,
             runs_failed: 1,
             metric_rows: 18,
-            prediction_rows: 4
+            prediction_rows: 4,
+            trace_rows: 4,
         }
     );
     let loaded = load(&tmp.0).unwrap();
@@ -142,14 +160,27 @@ fn round_trip_write_merge_load_equals_input() {
                     .map(|p| (o.record.run_id.clone(), p.clone()))
             })
             .collect(),
+        traces: sorted
+            .iter()
+            .flat_map(|o| {
+                o.traces
+                    .iter()
+                    .map(|t| (o.record.run_id.clone(), t.clone()))
+            })
+            .collect(),
     };
+    assert_eq!(
+        loaded.traces.len(),
+        4,
+        "the sampler run's traces are merged"
+    );
     assert_eq!(loaded, expected);
 }
 
 #[test]
 fn merge_twice_gives_identical_bytes() {
     let tmp = TempDir::new("twice");
-    write_part(&tmp.0, &output("x", "sgd", 0, true)).unwrap();
+    write_part(&tmp.0, &output("x", "sgld", 0, true)).unwrap();
     write_part(&tmp.0, &output("y", "adam", 1, false)).unwrap();
     merge(&tmp.0).unwrap();
     let first = merged_bytes(&tmp.0);
