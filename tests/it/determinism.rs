@@ -4,16 +4,29 @@
 use crate::common::*;
 use bayeslab::runner::RunOptions;
 
-fn metrics_and_predictions(root: &std::path::Path) -> (Vec<u8>, Vec<u8>) {
+fn metrics_and_predictions(root: &std::path::Path) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
     (
         bytes(root, "tiny", "metrics.parquet"),
         bytes(root, "tiny", "predictions.parquet"),
+        bytes(root, "tiny", "traces.parquet"),
     )
+}
+
+/// The tiny experiment with its adam method replaced by two chains of SGLD, so that traces are
+/// written too: still 8 runs.
+fn tiny_with_chains(sets: &[&str]) -> bayeslab::spec::Experiment {
+    let adam = "[[methods]]\nname = \"adam\"\nkind = \"point\"\noptimizer = { kind = \"adam\", lr = 0.01 }\n";
+    assert!(TINY.contains(adam));
+    let sgld = "[[methods]]\nname = \"sgld\"\nkind = \"sgmcmc\"\n\
+                sampler = { kind = \"sgld\", lr = 0.01 }\nburn_in_epochs = 2\nthin = 2\nchains = 2\n";
+    let text = TINY.replace(adam, sgld);
+    let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+    bayeslab::spec::parse("tiny.toml", &text, &sets).unwrap()
 }
 
 #[test]
 fn same_seed_same_results_and_jobs_do_not_matter() {
-    let experiment = tiny(&[]);
+    let experiment = tiny_with_chains(&[]);
     let a = temp_dir("det-a");
     let b = temp_dir("det-b");
     let c = temp_dir("det-c");
@@ -22,6 +35,7 @@ fn same_seed_same_results_and_jobs_do_not_matter() {
     assert_eq!(run(&experiment, &options(&c, 2)).ok, 8);
     let first = metrics_and_predictions(&a);
     assert!(first.0.len() > 100, "metrics were written");
+    assert!(first.2.len() > 100, "traces were written");
     assert_eq!(
         first,
         metrics_and_predictions(&b),
@@ -29,7 +43,7 @@ fn same_seed_same_results_and_jobs_do_not_matter() {
     );
     assert_eq!(first, metrics_and_predictions(&c), "--jobs 1 vs --jobs 2");
 
-    let other_seed = tiny(&["master_seed=8"]);
+    let other_seed = tiny_with_chains(&["master_seed=8"]);
     let d = temp_dir("det-d");
     run(&other_seed, &options(&d, 2));
     assert_ne!(
@@ -41,7 +55,7 @@ fn same_seed_same_results_and_jobs_do_not_matter() {
 
 #[test]
 fn resumed_equals_uninterrupted() {
-    let experiment = tiny(&[]);
+    let experiment = tiny_with_chains(&[]);
     let whole = temp_dir("resume-whole");
     run(&experiment, &options(&whole, 2));
     let resume = |root: &std::path::Path| {
@@ -116,7 +130,7 @@ fn resumed_equals_uninterrupted() {
 
 #[test]
 fn shards_merged_equal_the_whole() {
-    let experiment = tiny(&[]);
+    let experiment = tiny_with_chains(&[]);
     let whole = temp_dir("shard-whole");
     run(&experiment, &options(&whole, 2));
     let sharded = temp_dir("shard-parts");
@@ -207,8 +221,9 @@ fn methods_at_one_seed_and_split_share_init_and_batches() {
 
 #[test]
 fn dropout_masks_do_not_depend_on_jobs() {
-    // Dropout draws a mask per training step from the run's noise stream.
-    let experiment = tiny(&["model.dropout=0.3"]);
+    // Dropout draws a mask per training step from the run's noise stream (sampler chains
+    // included).
+    let experiment = tiny_with_chains(&["model.dropout=0.3"]);
     let a = temp_dir("det-dropout-1");
     let b = temp_dir("det-dropout-2");
     assert_eq!(run(&experiment, &options(&a, 1)).ok, 8);
@@ -219,7 +234,7 @@ fn dropout_masks_do_not_depend_on_jobs() {
         "--jobs 1 vs --jobs 2 with dropout"
     );
     let c = temp_dir("det-dropout-0");
-    run(&tiny(&[]), &options(&c, 2));
+    run(&tiny_with_chains(&[]), &options(&c, 2));
     assert_ne!(
         bytes(&a, "tiny", "metrics.parquet"),
         bytes(&c, "tiny", "metrics.parquet"),

@@ -48,8 +48,20 @@ thin = 1
 "#;
 
 fn chains(sets: &[&str]) -> bayeslab::spec::Experiment {
+    chains_without_burn_in("burn_in_epochs = 2", sets)
+}
+
+/// The experiment with the warm chain's `burn_in_epochs = 2` line replaced by `line`.
+fn chains_without_burn_in(line: &str, sets: &[&str]) -> bayeslab::spec::Experiment {
+    let text = sgld_burn_in(line);
     let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
-    bayeslab::spec::parse("chains.toml", CHAINS, &sets).unwrap()
+    bayeslab::spec::parse("chains.toml", &text, &sets).unwrap()
+}
+
+fn sgld_burn_in(line: &str) -> String {
+    let burn_in = "burn_in_epochs = 2\nthin = 1\n";
+    assert!(CHAINS.ends_with(burn_in));
+    CHAINS.replace(burn_in, &format!("{line}\nthin = 1\n"))
 }
 
 fn final_test_metrics(
@@ -150,4 +162,183 @@ fn sgmcmc_keys_are_checked() {
     );
     let e = refused(&["methods.sgd.thin=2"]);
     assert!(e.contains("methods[0].thin") && e.contains("sgmcmc"), "{e}");
+}
+
+/// The trace rows of one run, `(chain, sample, step, quantity, value)`.
+fn traces_of(
+    results: &bayeslab::store::Results,
+    method: &str,
+    seed: u32,
+) -> Vec<(u32, u32, i64, String, f64)> {
+    let run = results
+        .runs
+        .iter()
+        .find(|r| r.method == method && r.seed == seed)
+        .unwrap();
+    results
+        .traces
+        .iter()
+        .filter(|(id, _)| *id == run.run_id)
+        .map(|(_, t)| (t.chain, t.sample, t.step, t.quantity.clone(), t.value))
+        .collect()
+}
+
+/// Three chains: chain 0 is the one-chain run exactly (it keeps the shared streams); the others
+/// differ; the pooled predictive holds every chain's samples, chain 0's first (each epoch runs
+/// chain 0, then 1, then 2), and each kept sample is traced once per quantity.
+#[test]
+fn chains_pool_into_one_predictive_and_chain_zero_is_the_single_chain() {
+    let root = temp_dir("sgmcmc-chains");
+    let one = chains(&[]);
+    run(&one, &options(&root, 2));
+    let single = bayeslab::store::load(&root.join("results/chains")).unwrap();
+    let root3 = temp_dir("sgmcmc-chains3");
+    let three = chains(&["methods.sgld.chains=3"]);
+    run(&three, &options(&root3, 2));
+    let pooled = bayeslab::store::load(&root3.join("results/chains")).unwrap();
+
+    let run3 = pooled
+        .runs
+        .iter()
+        .find(|r| r.method == "sgld" && r.seed == 0);
+    assert_eq!(
+        run3.unwrap().n_samples,
+        36,
+        "12 samples from each of 3 chains"
+    );
+    let t1 = traces_of(&single, "sgld", 0);
+    let t3 = traces_of(&pooled, "sgld", 0);
+    let chain0: Vec<_> = t3.iter().filter(|t| t.0 == 0).cloned().collect();
+    assert_eq!(t1, chain0, "chain 0 of three is the single chain");
+    for c in 0..3 {
+        let per_sample: Vec<u32> = t3
+            .iter()
+            .filter(|t| t.0 == c && t.3 == "weight_norm")
+            .map(|t| t.1)
+            .collect();
+        assert_eq!(per_sample, (1..=12).collect::<Vec<u32>>(), "chain {c}");
+        let log_post: Vec<(u32, i64)> = t3
+            .iter()
+            .filter(|t| t.0 == c && t.3 == "train_log_posterior")
+            .map(|t| (t.1, t.2))
+            .collect();
+        // One per epoch; `sample` counts the chain's samples so far (burn-in: 2 epochs).
+        assert_eq!(
+            log_post,
+            [(0, 3), (0, 6), (3, 9), (6, 12), (9, 15), (12, 18)],
+            "chain {c}"
+        );
+    }
+    let norm = |c: u32| {
+        t3.iter()
+            .find(|t| t.0 == c && t.1 == 1 && t.3 == "weight_norm")
+            .unwrap()
+            .4
+    };
+    assert_ne!(norm(0), norm(1), "chains start from their own weights");
+    assert_ne!(norm(1), norm(2));
+
+    let test_ll = |r: &bayeslab::store::Results, samples: i64| {
+        let id = &r
+            .runs
+            .iter()
+            .find(|x| x.method == "sgld" && x.seed == 0)
+            .unwrap()
+            .run_id;
+        r.metrics
+            .iter()
+            .find(|(i, m)| {
+                i == id && m.split == "test" && m.metric == "gaussian_ll" && m.samples == samples
+            })
+            .map(|(_, m)| m.value)
+    };
+    // The first two pooled samples are chain 0's first two, as in the single chain.
+    assert_eq!(test_ll(&pooled, 1), test_ll(&single, 1));
+    assert_eq!(test_ll(&pooled, 2), test_ll(&single, 2));
+    assert_ne!(test_ll(&pooled, 4), test_ll(&single, 4));
+    assert!(
+        test_ll(&pooled, 36).is_some(),
+        "scored after the last sample"
+    );
+    // A sample's own test log-likelihood is the pooled predictive's after one sample.
+    let first = t3
+        .iter()
+        .find(|t| t.0 == 0 && t.1 == 1 && t.3 == "test_log_likelihood")
+        .unwrap()
+        .4;
+    assert_eq!(Some(first), test_ll(&pooled, 1));
+    assert!(t3.iter().any(|t| t.3 == "valid_log_likelihood"));
+}
+
+/// A cyclical chain of 18 updates in 3 cycles (6 updates each, the second half sampling) keeps
+/// the last two updates of each cycle; a burn-in in steps starts keeping right after it.
+#[test]
+fn cyclical_chains_and_burn_in_steps_keep_the_documented_updates() {
+    let root = temp_dir("sgmcmc-cyclical");
+    let experiment = chains_without_burn_in(
+        "cyclical = { cycles = 3, exploration = 0.5 }\nsamples_per_cycle = 2",
+        &[],
+    );
+    run(&experiment, &options(&root, 2));
+    let results = bayeslab::store::load(&root.join("results/chains")).unwrap();
+    let steps: Vec<i64> = traces_of(&results, "sgld", 0)
+        .into_iter()
+        .filter(|t| t.3 == "weight_norm")
+        .map(|t| t.2)
+        .collect();
+    assert_eq!(steps, [5, 6, 11, 12, 17, 18]);
+
+    let root = temp_dir("sgmcmc-burn-steps");
+    let experiment = chains_without_burn_in("burn_in_steps = 7", &["methods.sgld.thin=4"]);
+    run(&experiment, &options(&root, 2));
+    let results = bayeslab::store::load(&root.join("results/chains")).unwrap();
+    let steps: Vec<i64> = traces_of(&results, "sgld", 0)
+        .into_iter()
+        .filter(|t| t.3 == "weight_norm")
+        .map(|t| t.2)
+        .collect();
+    assert_eq!(steps, [11, 15]);
+}
+
+#[test]
+fn chain_and_cycle_keys_are_checked() {
+    let refused_with = |line: &str, sets: &[&str]| {
+        let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+        bayeslab::spec::parse("chains.toml", &sgld_burn_in(line), &sets)
+            .unwrap_err()
+            .to_string()
+    };
+    let refused = |sets: &[&str]| refused_with("burn_in_epochs = 2", sets);
+    let e = refused(&["methods.sgld.chains=0"]);
+    assert!(e.contains("methods[2].chains") && e.contains(">= 1"), "{e}");
+    let e = refused(&["methods.sgld.burn_in_steps=3"]);
+    assert!(
+        e.contains("methods[2].burn_in_steps") && e.contains("not both"),
+        "{e}"
+    );
+    let e = refused(&["methods.sgld.cyclical={cycles=2, exploration=0.5}"]);
+    assert!(
+        e.contains("methods[2].burn_in_epochs") && e.contains("no burn-in"),
+        "{e}"
+    );
+    let e = refused(&["methods.sgld.samples_per_cycle=2"]);
+    assert!(
+        e.contains("methods[2].samples_per_cycle") && e.contains("cyclical"),
+        "{e}"
+    );
+    let e = refused_with("cyclical = { cycles = 2, exploration = 1.5 }", &[]);
+    assert!(e.contains("methods[2].cyclical.exploration"), "{e}");
+    let e = refused_with(
+        "cyclical = { cycles = 2, exploration = 0.5 }",
+        &["methods.sgld.train.schedule={kind=\"cosine\"}"],
+    );
+    assert!(
+        e.contains("methods[2].cyclical") && e.contains("schedule"),
+        "{e}"
+    );
+    let e = refused(&["methods.sgd.chains=2"]);
+    assert!(
+        e.contains("methods[0].chains") && e.contains("sgmcmc"),
+        "{e}"
+    );
 }
