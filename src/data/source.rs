@@ -51,6 +51,11 @@ pub fn load_dataset(config: &DataConfig, seed: u64) -> Result<Dataset, DataError
     };
     check_split(set.len(), &config.split)
         .map_err(|e| DataError::Invalid(format!("{origin}: data.{e}")))?;
+    let mut set = set;
+    if let Some(d) = config.divide_inputs_by {
+        let d = d as f32;
+        set.x.mapv_inplace(|v| v / d);
+    }
     Ok(set)
 }
 
@@ -94,6 +99,20 @@ pub fn shipped_data(path: &Path) -> Option<(&'static str, &'static [u8])> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn divide_inputs_by_scales_every_feature_and_nothing_else() {
+        let text = "[data]\nsource = \"spirals\"\nn = 60\nnoise = 0.1\n";
+        let mut config: DataConfig = toml::from_str::<toml::Table>(text).unwrap()["data"]
+            .clone()
+            .try_into()
+            .unwrap();
+        let plain = load_dataset(&config, 3).unwrap();
+        config.divide_inputs_by = Some(4.0);
+        let scaled = load_dataset(&config, 3).unwrap();
+        assert_eq!(scaled.x, plain.x.mapv(|v| v / 4.0));
+        assert_eq!(format!("{:?}", scaled.y), format!("{:?}", plain.y));
+    }
 
     #[test]
     fn shipped_paths_resolve_with_and_without_gz() {

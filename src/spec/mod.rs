@@ -81,6 +81,10 @@ pub struct DataConfig {
     pub classes: Option<usize>,
     #[serde(default = "default_split")]
     pub split: SplitConfig,
+    /// Divide every input feature by this when the data load, before any standardisation
+    /// (255 maps 8-bit pixels to [0, 1]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub divide_inputs_by: Option<f64>,
     /// Standardise inputs (and regression targets) with statistics of the training part.
     #[serde(default = "yes")]
     pub standardize: bool,
@@ -136,6 +140,14 @@ impl DataConfig {
     }
 
     fn validate(&self, err: &impl Fn(&str, String) -> SpecError) -> Result<(), SpecError> {
+        if let Some(d) = self.divide_inputs_by
+            && !(d.is_finite() && d > 0.0 && (d as f32).is_normal())
+        {
+            return Err(err(
+                "data.divide_inputs_by",
+                format!("must be a positive finite number, e.g. 255 for 8-bit pixels; got {d}"),
+            ));
+        }
         let toy = self.source != DataSourceKind::Csv;
         if toy {
             for (key, given) in [

@@ -200,4 +200,8 @@ fn values_that_round_badly_in_f32_are_refused() {
     assert_names(&e, "train.clip_norm", &["> 0"]);
     let e = refused(TINY, &["data.split.repeats=1000000"]);
     assert_names(&e, "data.split.repeats", &["at most 100000"]);
+    for bad in ["0", "-255", "1e-50", "nan"] {
+        let e = refused(TINY, &[&format!("data.divide_inputs_by={bad}")]);
+        assert_names(&e, "data.divide_inputs_by", &["positive", "255"]);
+    }
 }
