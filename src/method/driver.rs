@@ -134,7 +134,11 @@ pub fn train(
     for epoch in 1..=epochs {
         let mut loss_sum = 0.0;
         let mut step = 0;
+        let all_updates: usize = chains.iter().map(|c| c.trainer.step).sum();
         for (c, Chain { trainer, rule }) in chains.iter_mut().enumerate() {
+            // The pooled predictive's rows count the updates of every chain so far, so their
+            // step grows with its samples however the chains interleave (one chain: its step).
+            let others = all_updates - trainer.step + c * trainer.steps_per_epoch;
             let mut on_update = |trainer: &mut Trainer| {
                 let (Evaluation::Samples { schedule, .. }, Some(eval)) =
                     (evaluation, samples.as_mut())
@@ -163,7 +167,8 @@ pub fn train(
                     .traces
                     .push(row(WEIGHT_NORM.into(), l2_norm(&trainer.params)));
                 if kept_total.is_power_of_two() {
-                    output.metrics.extend(eval.metric_rows(epoch, trainer.step));
+                    let pooled_step = others + trainer.step;
+                    output.metrics.extend(eval.metric_rows(epoch, pooled_step));
                 }
             };
             let loss = trainer.epoch(
@@ -214,9 +219,8 @@ pub fn train(
             }
             let eval = samples.expect("a sample evaluator exists");
             if !kept_total.is_power_of_two() {
-                output
-                    .metrics
-                    .extend(eval.metric_rows(epochs, chains[0].trainer.step));
+                let all_updates = chains.iter().map(|c| c.trainer.step).sum();
+                output.metrics.extend(eval.metric_rows(epochs, all_updates));
             }
             last = Some(eval);
         }

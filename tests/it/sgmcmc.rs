@@ -260,6 +260,28 @@ fn chains_pool_into_one_predictive_and_chain_zero_is_the_single_chain() {
         test_ll(&pooled, 36).is_some(),
         "scored after the last sample"
     );
+    // The pooled rows' step counts every chain's updates (3 an epoch in each of 3 chains), so it
+    // grows with the samples: sample 16 is chain 2's first update of epoch 4, after 9 updates of
+    // each chain and 3 more of chains 0 and 1: 27 + 6 + 1.
+    let id = &run3.unwrap().run_id;
+    let steps: Vec<(i64, i64)> = pooled
+        .metrics
+        .iter()
+        .filter(|(i, m)| i == id && m.split == "test" && m.metric == "rmse")
+        .map(|(_, m)| (m.samples, m.step))
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            (1, 19),
+            (2, 20),
+            (4, 22),
+            (8, 26),
+            (16, 34),
+            (32, 50),
+            (36, 54)
+        ]
+    );
     // A sample's own test log-likelihood is the pooled predictive's after one sample.
     let first = t3
         .iter()
