@@ -8,6 +8,10 @@
 //!   scale (μ·s_y + m_y, σ²·s_y²), the predictive is their equal mixture. RMSE uses the mixture
 //!   mean; the log-likelihood is log(1/S Σ_s N(y | μ_s, σ_s²)), accumulated per example with a
 //!   running log-sum-exp.
+//!
+//! Averages are running means (x̄ ← x̄ + (x − x̄)/n) and the log-sum-exp keeps its maximum apart,
+//! so S identical samples give bit for bit the predictive of one: an ensemble of identical
+//! members, or MC dropout with p = 0, equals the single network exactly.
 
 use ndarray::{Array2, ArrayView2};
 
@@ -41,10 +45,12 @@ pub struct GaussianMixture {
     mean: Vec<f64>,
     /// Σ_s (μ_s − μ̄)² per example (standardised scale), by Welford's update.
     m2: Vec<f64>,
-    /// Σ_s σ_s² per example (standardised scale).
-    sum_var: Vec<f64>,
-    /// log Σ_s N(y | μ_s, σ_s²) per example (empty without targets).
-    log_sum_lik: Vec<f64>,
+    /// Running mean of σ_s² per example (standardised scale).
+    mean_var: Vec<f64>,
+    /// max_s log N(y | μ_s, σ_s²) per example (empty without targets).
+    max_log_lik: Vec<f64>,
+    /// Σ_s exp(log N(y | μ_s, σ_s²) − max_log_lik) per example: 1 for one sample, S for S equal.
+    sum_lik_ratio: Vec<f64>,
     targets: Option<Vec<f64>>,
 }
 
@@ -52,7 +58,8 @@ pub struct GaussianMixture {
 #[derive(Clone, Debug)]
 pub struct CategoricalAverage {
     n_samples: usize,
-    sum_probs: Array2<f64>,
+    /// Running mean of p_s per example.
+    mean_probs: Array2<f64>,
     labels: Option<Vec<u32>>,
 }
 
@@ -81,7 +88,7 @@ impl Predictive {
                 labels, n_classes, ..
             } => Predictive::Categorical(CategoricalAverage {
                 n_samples: 0,
-                sum_probs: Array2::zeros((labels.len(), *n_classes)),
+                mean_probs: Array2::zeros((labels.len(), *n_classes)),
                 labels: Some(labels.clone()),
             }),
         }
@@ -93,7 +100,7 @@ impl Predictive {
             None => Predictive::Gaussian(GaussianMixture::new(n, scaler, None)),
             Some(k) => Predictive::Categorical(CategoricalAverage {
                 n_samples: 0,
-                sum_probs: Array2::zeros((n, k)),
+                mean_probs: Array2::zeros((n, k)),
                 labels: None,
             }),
         }
@@ -157,9 +164,14 @@ impl GaussianMixture {
             y_std: scaler.y_std,
             mean: vec![0.0; n],
             m2: vec![0.0; n],
-            sum_var: vec![0.0; n],
-            log_sum_lik: if targets.is_some() {
+            mean_var: vec![0.0; n],
+            max_log_lik: if targets.is_some() {
                 vec![f64::NEG_INFINITY; n]
+            } else {
+                Vec::new()
+            },
+            sum_lik_ratio: if targets.is_some() {
+                vec![0.0; n]
             } else {
                 Vec::new()
             },
@@ -177,13 +189,19 @@ impl GaussianMixture {
             let delta = mu_std - self.mean[i];
             self.mean[i] += delta / count;
             self.m2[i] += delta * (mu_std - self.mean[i]);
-            self.sum_var[i] += var_std;
+            self.mean_var[i] += (var_std - self.mean_var[i]) / count;
             if let Some(targets) = &self.targets {
                 let mu = mu_std * self.y_std + self.y_mean;
                 let v = var_std * scale_var;
                 let r = targets[i] - mu;
                 let log_lik = -0.5 * (LOG_2PI + v.ln() + r * r / v);
-                self.log_sum_lik[i] = log_add_exp(self.log_sum_lik[i], log_lik);
+                let max = self.max_log_lik[i];
+                if log_lik > max {
+                    self.sum_lik_ratio[i] = self.sum_lik_ratio[i] * (max - log_lik).exp() + 1.0;
+                    self.max_log_lik[i] = log_lik;
+                } else {
+                    self.sum_lik_ratio[i] += (log_lik - max).exp();
+                }
             }
         }
         self.n_samples += 1;
@@ -193,7 +211,7 @@ impl GaussianMixture {
     fn mixture(&self, i: usize) -> (f64, f64) {
         let s = self.n_samples as f64;
         let mean = self.mean[i] * self.y_std + self.y_mean;
-        let var = (self.sum_var[i] / s + self.m2[i] / s) * (self.y_std * self.y_std);
+        let var = (self.mean_var[i] + self.m2[i] / s) * (self.y_std * self.y_std);
         (mean, var)
     }
 
@@ -202,8 +220,14 @@ impl GaussianMixture {
             return Vec::new();
         };
         let means: Vec<f64> = (0..targets.len()).map(|i| self.mixture(i).0).collect();
-        let log_s = (self.n_samples as f64).ln();
-        let ll = self.log_sum_lik.iter().map(|l| l - log_s).sum::<f64>() / targets.len() as f64;
+        let s = self.n_samples as f64;
+        let ll = self
+            .max_log_lik
+            .iter()
+            .zip(&self.sum_lik_ratio)
+            .map(|(max, ratio)| max + (ratio / s).ln())
+            .sum::<f64>()
+            / targets.len() as f64;
         vec![
             ("rmse", metrics::rmse(&means, targets)),
             ("gaussian_ll", ll),
@@ -228,20 +252,18 @@ impl GaussianMixture {
 
 impl CategoricalAverage {
     fn add(&mut self, probs: ArrayView2<f64>) {
-        assert_eq!(probs.dim(), self.sum_probs.dim(), "one row per example");
-        self.sum_probs.zip_mut_with(&probs, |sum, &p| *sum += p);
+        assert_eq!(probs.dim(), self.mean_probs.dim(), "one row per example");
+        let count = (self.n_samples + 1) as f64;
+        self.mean_probs
+            .zip_mut_with(&probs, |mean, &p| *mean += (p - *mean) / count);
         self.n_samples += 1;
-    }
-
-    fn mean_probs(&self) -> Array2<f64> {
-        &self.sum_probs / self.n_samples as f64
     }
 
     fn metrics(&self) -> Vec<(&'static str, f64)> {
         let Some(labels) = &self.labels else {
             return Vec::new();
         };
-        let p = self.mean_probs();
+        let p = &self.mean_probs;
         let (ece, _) = metrics::ece(p.view(), labels, ECE_BINS);
         vec![
             ("accuracy", metrics::accuracy(p.view(), labels)),
@@ -255,7 +277,7 @@ impl CategoricalAverage {
         if self.n_samples == 0 {
             return Vec::new();
         }
-        let p = self.mean_probs();
+        let p = &self.mean_probs;
         p.rows()
             .into_iter()
             .map(|row| {
@@ -272,18 +294,6 @@ impl CategoricalAverage {
             })
             .collect()
     }
-}
-
-/// log(e^a + e^b) without overflow or underflow.
-fn log_add_exp(a: f64, b: f64) -> f64 {
-    if a == f64::NEG_INFINITY {
-        return b;
-    }
-    if b == f64::NEG_INFINITY {
-        return a;
-    }
-    let (hi, lo) = if a > b { (a, b) } else { (b, a) };
-    hi + (lo - hi).exp().ln_1p()
 }
 
 #[cfg(test)]
@@ -444,9 +454,62 @@ mod tests {
     }
 
     #[test]
-    fn log_add_exp_is_stable() {
-        assert!((log_add_exp(-1000.0, -1000.0) - (-1000.0 + 2f64.ln())).abs() < 1e-12);
-        assert_eq!(log_add_exp(f64::NEG_INFINITY, 3.0), 3.0);
-        assert!((log_add_exp(0.0, 0.0) - 2f64.ln()).abs() < 1e-15);
+    fn the_log_sum_exp_survives_likelihoods_far_below_underflow() {
+        // Residuals of 100 with variance 0.01: log-likelihoods near −5·10⁵, where exp underflows.
+        let targets = TargetValues::Real(Array1::from(vec![100.0f32]));
+        let mut p = Predictive::new(&targets, &scaler(0.0, 1.0));
+        let (means, vars) = (array![[0.0], [0.5]], array![[0.01], [0.02]]);
+        for s in 0..2 {
+            p.add(&HeadOutput::Gaussian {
+                mean: vec![means[[s, 0]] as f32],
+                var: vec![vars[[s, 0]] as f32],
+            });
+        }
+        let round = |a: &Array2<f64>| a.mapv(|v| f64::from(v as f32));
+        let expected =
+            metrics::gaussian_mixture_ll(round(&means).view(), round(&vars).view(), &[100.0]);
+        let got = p.metrics()[1].1;
+        assert!(got.is_finite() && got < -2e5, "{got}");
+        assert!(
+            (got - expected).abs() < 1e-9 * expected.abs(),
+            "{got} vs {expected}"
+        );
+    }
+
+    /// Running means and a log-sum-exp that keeps its maximum apart make S copies of one sample
+    /// the predictive of that sample, bit for bit (sums would round: 3 × 0.1 / 3 ≠ 0.1).
+    #[test]
+    fn identical_samples_give_exactly_the_single_sample_predictive() {
+        let targets = TargetValues::Real(Array1::from(vec![0.3f32, -1.0, 2.0]));
+        let scaler = scaler(10.0, 3.0);
+        let out = HeadOutput::Gaussian {
+            mean: vec![0.1, -0.7, 1.9],
+            var: vec![0.1, 0.3, 0.7],
+        };
+        let mut one = Predictive::new(&targets, &scaler);
+        one.add(&out);
+        let mut many = Predictive::new(&targets, &scaler);
+        for _ in 0..7 {
+            many.add(&out);
+        }
+        assert_eq!(one.metrics(), many.metrics());
+        assert_eq!(one.summaries(), many.summaries());
+
+        let targets = TargetValues::Class {
+            labels: vec![0, 2],
+            n_classes: 3,
+            names: vec!["a".into(), "b".into(), "c".into()],
+        };
+        let out = HeadOutput::Categorical {
+            probs: array![[0.1f64, 0.2, 0.7], [0.3, 0.3, 0.4]],
+        };
+        let mut one = Predictive::new(&targets, &scaler);
+        one.add(&out);
+        let mut many = Predictive::new(&targets, &scaler);
+        for _ in 0..7 {
+            many.add(&out);
+        }
+        assert_eq!(one.metrics(), many.metrics());
+        assert_eq!(one.summaries(), many.summaries());
     }
 }
