@@ -5,6 +5,7 @@
 //! writes its own epoch loop.
 
 use crate::nn::Mode;
+use crate::rng::rng_from_seed;
 use crate::sgmcmc::{CyclicalSchedule, Phase, Posterior};
 use crate::store::TraceRow;
 
@@ -77,6 +78,10 @@ pub enum Evaluation {
     /// The current weights in eval mode (dropout off), every `train.eval_every` epochs and after
     /// the last.
     CurrentWeights,
+    /// The average of `passes` forward passes of the current weights with dropout on (masks
+    /// from the run's `mc_dropout/epoch<e>` stream), on the same schedule; the last evaluation
+    /// is also scored after 1, 2, 4, … passes.
+    McDropout { passes: usize },
     /// The equal-weight average of the kept samples' predictives (dropout off in each), over all
     /// chains, folded in as each is drawn: scored after 1, 2, 4, 8, … samples and after the
     /// last. Each chain's samples are traced ([`TraceRow`]): their own validation and test
@@ -105,7 +110,8 @@ pub fn log_likelihood_quantity(split: &str) -> String {
 }
 
 /// Trains every chain for `train.epochs` epochs (each epoch: chain 0's pass, then chain 1's, …)
-/// and scores the predictive `evaluation` names. `CurrentWeights` uses the first chain only.
+/// and scores the predictive `evaluation` names. `CurrentWeights` and `McDropout` use the first
+/// chain only.
 pub fn train(
     input: &RunInput,
     chains: &mut [Chain],
@@ -115,10 +121,8 @@ pub fn train(
     let data = input.data;
     let epochs = config.train.epochs;
     assert!(!chains.is_empty(), "a run trains at least one chain");
-    let chains = match evaluation {
-        Evaluation::CurrentWeights => &mut chains[..1],
-        Evaluation::Samples { .. } => chains,
-    };
+    let single = !matches!(evaluation, Evaluation::Samples { .. });
+    let chains = if single { &mut chains[..1] } else { chains };
     let mut output = MethodOutput {
         n_params: chains[0].trainer.params.len() as u64,
         n_samples: 0,
@@ -127,7 +131,7 @@ pub fn train(
     let mut last: Option<Evaluator> = None;
     let mut samples = match evaluation {
         Evaluation::Samples { .. } => Some(Evaluator::new(data, input.grid, config.predictions)),
-        Evaluation::CurrentWeights => None,
+        Evaluation::CurrentWeights | Evaluation::McDropout { .. } => None,
     };
     let mut kept = vec![0usize; chains.len()];
     let mut kept_total = 0usize;
@@ -194,20 +198,39 @@ pub fn train(
         output
             .metrics
             .push(train_loss_row(epoch, step, loss_sum / chains.len() as f64));
-        if *evaluation == Evaluation::CurrentWeights
-            && (epoch % config.train.eval_every == 0 || epoch == epochs)
-        {
+        if single && (epoch % config.train.eval_every == 0 || epoch == epochs) {
             let is_last = epoch == epochs;
             let trainer = &mut chains[0].trainer;
             let mut eval = Evaluator::new(data, input.grid, is_last && config.predictions);
-            add_current_weights(&mut eval, trainer, input, None);
+            match *evaluation {
+                Evaluation::McDropout { passes } => {
+                    let stream = config.stream_seed(&format!("mc_dropout/epoch{epoch}"));
+                    let mut rng = rng_from_seed(stream);
+                    for pass in 1..=passes {
+                        eval.add_sample(
+                            &mut trainer.network,
+                            &trainer.params,
+                            Mode::McSample,
+                            &mut rng,
+                            data,
+                            input.grid,
+                            None,
+                        );
+                        if is_last && pass.is_power_of_two() && pass < passes {
+                            output.metrics.extend(eval.metric_rows(epoch, trainer.step));
+                        }
+                    }
+                }
+                _ => add_current_weights(&mut eval, trainer, input, None),
+            }
             output.metrics.extend(eval.metric_rows(epoch, trainer.step));
             last = Some(eval);
         }
         (input.on_epoch)();
     }
-    match evaluation {
+    match *evaluation {
         Evaluation::CurrentWeights => output.n_samples = 1,
+        Evaluation::McDropout { passes } => output.n_samples = passes as u64,
         Evaluation::Samples { .. } => {
             output.n_samples = kept_total as u64;
             if kept.contains(&0) {

@@ -4,6 +4,7 @@
 //! (argmin's split of solver and executor). Methods never write files.
 
 pub mod driver;
+pub mod mc_dropout;
 pub mod point;
 pub mod sgmcmc;
 
@@ -96,6 +97,7 @@ pub enum RunError {
 pub fn train(input: &RunInput) -> Result<MethodOutput, RunError> {
     match &input.config.method_config {
         MethodConfig::Point { optimizer } => point::run(input, optimizer),
+        MethodConfig::McDropout { optimizer, passes } => mc_dropout::run(input, optimizer, *passes),
         MethodConfig::Sgmcmc {
             sampler,
             prior,

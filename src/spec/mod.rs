@@ -425,6 +425,13 @@ impl TrainConfig {
 pub enum MethodConfig {
     /// One network trained by an optimiser; its predictive is a single model.
     Point { optimizer: OptimizerConfig },
+    /// One network trained with dropout by an optimiser; its predictive averages `passes`
+    /// forward passes with fresh dropout masks (see [`crate::method::mc_dropout`]).
+    McDropout {
+        optimizer: OptimizerConfig,
+        #[serde(default = "default_passes")]
+        passes: usize,
+    },
     /// A chain of stochastic-gradient MCMC over the weights; its predictive is the average of
     /// the kept samples' predictives (see [`crate::method::sgmcmc`]).
     Sgmcmc {
@@ -455,6 +462,11 @@ pub enum MethodConfig {
     },
 }
 
+/// Gal & Ghahramani (2016) average T = 100 stochastic passes.
+fn default_passes() -> usize {
+    100
+}
+
 fn is_one(n: &usize) -> bool {
     *n == 1
 }
@@ -464,6 +476,7 @@ impl MethodConfig {
     pub fn kind_name(&self) -> &'static str {
         match self {
             MethodConfig::Point { .. } => "point",
+            MethodConfig::McDropout { .. } => "mc_dropout",
             MethodConfig::Sgmcmc { .. } => "sgmcmc",
         }
     }
@@ -474,6 +487,7 @@ impl MethodConfig {
 #[serde(rename_all = "snake_case")]
 enum MethodKind {
     Point,
+    McDropout,
     Sgmcmc,
 }
 
@@ -503,6 +517,8 @@ struct MethodSection {
     cyclical: Option<CyclicalSchedule>,
     #[serde(default)]
     samples_per_cycle: Option<usize>,
+    #[serde(default)]
+    passes: Option<usize>,
     #[serde(default)]
     model: Table,
     #[serde(default)]
@@ -1026,13 +1042,18 @@ fn resolve_variant(
         model.head.get_or_insert(default_head(task));
 
         let method_config = match section.kind {
-            MethodKind::Point => {
+            MethodKind::Point | MethodKind::McDropout => {
+                let kind = match section.kind {
+                    MethodKind::Point => "point",
+                    _ => "mc_dropout",
+                };
                 let optimizer = section.optimizer.ok_or_else(|| {
                     err(
                         &format!("{at_method}.optimizer"),
-                        "a point method needs an optimizer, e.g. \
-                         `optimizer = { kind = \"adam\", lr = 0.001 }`"
-                            .into(),
+                        format!(
+                            "a {kind} method needs an optimizer, e.g. \
+                             `optimizer = {{ kind = \"adam\", lr = 0.001 }}`"
+                        ),
                     )
                 })?;
                 optimizer
@@ -1054,12 +1075,42 @@ fn resolve_variant(
                 {
                     return Err(err(
                         &format!("{at_method}.{key}"),
-                        "is a key of sgmcmc methods; a point method takes an optimizer".into(),
+                        format!("is a key of sgmcmc methods; a {kind} method takes an optimizer"),
                     ));
                 }
-                MethodConfig::Point { optimizer }
+                match section.kind {
+                    MethodKind::Point => {
+                        if section.passes.is_some() {
+                            return Err(err(
+                                &format!("{at_method}.passes"),
+                                "is a key of mc_dropout methods; a point method predicts \
+                                 with dropout off in one pass"
+                                    .into(),
+                            ));
+                        }
+                        MethodConfig::Point { optimizer }
+                    }
+                    _ => {
+                        let passes = section.passes.unwrap_or(default_passes());
+                        if !(1..=100_000).contains(&passes) {
+                            return Err(err(
+                                &format!("{at_method}.passes"),
+                                format!("must be in 1..=100000, got {passes}"),
+                            ));
+                        }
+                        MethodConfig::McDropout { optimizer, passes }
+                    }
+                }
             }
             MethodKind::Sgmcmc => {
+                if section.passes.is_some() {
+                    return Err(err(
+                        &format!("{at_method}.passes"),
+                        "is a key of mc_dropout methods; an sgmcmc method's predictive \
+                         averages its kept samples"
+                            .into(),
+                    ));
+                }
                 if section.optimizer.is_some() {
                     return Err(err(
                         &format!("{at_method}.optimizer"),
