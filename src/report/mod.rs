@@ -7,6 +7,7 @@
 //! [`write_report`] a thin wrapper that reads and writes files. Output is deterministic: the same
 //! results give the same bytes.
 
+pub mod diagnostics;
 pub mod gp_view;
 pub mod paired;
 pub mod plots;
@@ -207,8 +208,9 @@ fn missing_plan(results_dir: &Path, section: &str) -> Error {
 
 /// Reads results_dir (merged parquet, `trials.parquet` and `search.json` if any, and spec.toml,
 /// whose `[report]` table, if any, is [`ReportOptions`], and whose `name`/`description` titles
-/// the report) and writes out_dir/{README.md, table.md, table.tex, table.csv,
-/// learning_curves.png/svg, uncertainty_1d.png/svg}, plus search.md, search.csv and
+/// the report) and writes out_dir/{README.md, table.md, table.tex, table.csv} and the plots asked
+/// for (learning_curves, uncertainty_1d: `<name>.png/svg`), plus paired.md/csv with `baseline`
+/// or `paired`, diagnostics.md/csv when runs traced their chains, and search.md, search.csv and
 /// search_convergence.png/svg when the experiment searched. A benchmark (trials, no runs) gets
 /// only the search part.
 pub fn write_report(results_dir: &Path, out_dir: &Path) -> Result<ReportSummary, Error> {
@@ -330,6 +332,20 @@ pub fn render_report(
         Some(md)
     };
 
+    let diagnostic_rows = diagnostics::diagnostics(results);
+    let diagnostics_md = if diagnostic_rows.is_empty() {
+        None
+    } else {
+        let md = diagnostics::render_markdown(&diagnostic_rows);
+        write_text(&out_dir.join("diagnostics.md"), &md, &mut files)?;
+        write_text(
+            &out_dir.join("diagnostics.csv"),
+            &diagnostics::render_csv(&diagnostic_rows),
+            &mut files,
+        )?;
+        Some(md)
+    };
+
     let mut figures = String::new();
     for plot in &meta.options.plots {
         match plot.as_str() {
@@ -395,6 +411,12 @@ pub fn render_report(
     );
     if let Some(md) = &paired_md {
         let _ = write!(readme, "\n## Paired differences\n\n{md}");
+    }
+    if let Some(md) = &diagnostics_md {
+        let _ = write!(
+            readme,
+            "\n## Convergence diagnostics\n\nOf each sampler's chains, from their traces: [Markdown](diagnostics.md), [CSV](diagnostics.csv).\n\n{md}"
+        );
     }
     if let Some(search) = &search {
         let _ = write!(readme, "\n## Search\n\n{search}");
@@ -479,6 +501,8 @@ fn render_search(
 }
 
 #[cfg(test)]
+mod sampler_tests;
+#[cfg(test)]
 mod tests {
     use super::table::{latex_escape, render_csv, render_latex, render_markdown};
     use super::*;
@@ -486,9 +510,9 @@ mod tests {
     use crate::store::{MetricRow, PredictionRow, RunRecord, TrialRow};
 
     /// A fresh directory under the system temp dir, removed on drop.
-    struct TempDir(PathBuf);
+    pub(super) struct TempDir(pub PathBuf);
     impl TempDir {
-        fn new(name: &str) -> Self {
+        pub(super) fn new(name: &str) -> Self {
             let dir =
                 std::env::temp_dir().join(format!("bayeslab-report-{name}-{}", std::process::id()));
             let _ = fs::remove_dir_all(&dir);
@@ -502,7 +526,7 @@ mod tests {
         }
     }
 
-    fn run(id: &str, method: &str, variant: &str, seed: u32, ok: bool) -> RunRecord {
+    pub(super) fn run(id: &str, method: &str, variant: &str, seed: u32, ok: bool) -> RunRecord {
         RunRecord {
             run_id: id.into(),
             experiment: "toy".into(),
@@ -536,7 +560,7 @@ mod tests {
     /// sgd: final test.rmse 1, 2, 4 and test.gaussian_ll −1, −2, −3 (three seeds);
     /// adam: final rmse 3, 5 and ll −0.5, −1.5 (two ok seeds) plus one failed seed.
     /// Earlier epochs hold other values (listed after the final ones), which must be ignored.
-    fn synthetic() -> Results {
+    pub(super) fn synthetic() -> Results {
         let runs = vec![
             run("s0", "sgd", "default", 0, true),
             run("s1", "sgd", "default", 1, true),
@@ -584,7 +608,7 @@ mod tests {
         }
     }
 
-    fn assert_close(got: f64, want: f64) {
+    pub(super) fn assert_close(got: f64, want: f64) {
         // Sums of a handful of O(1) numbers: rounding stays below 1e-14.
         assert!((got - want).abs() < 1e-12, "got {got}, want {want}");
     }
