@@ -11,6 +11,7 @@ pub mod diagnostics;
 pub mod gp_view;
 pub mod paired;
 pub mod plots;
+pub mod sampling;
 pub mod search;
 pub mod table;
 
@@ -19,7 +20,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, SpecError};
-use crate::spec::report::ReportOptions;
+use crate::spec::report::{ReportOptions, Spread};
 use crate::spec::tune::{TRIAL_PREFIX, TUNED_PREFIX};
 use crate::spec::{SEARCH_PLAN_FILE, SearchPlan};
 use crate::store::{self, Results, RunStatus, TrialRow};
@@ -209,10 +210,10 @@ fn missing_plan(results_dir: &Path, section: &str) -> Error {
 /// Reads results_dir (merged parquet, `trials.parquet` and `search.json` if any, and spec.toml,
 /// whose `[report]` table, if any, is [`ReportOptions`], and whose `name`/`description` titles
 /// the report) and writes out_dir/{README.md, table.md, table.tex, table.csv} and the plots asked
-/// for (learning_curves, uncertainty_1d: `<name>.png/svg`), plus paired.md/csv with `baseline`
-/// or `paired`, diagnostics.md/csv when runs traced their chains, and search.md, search.csv and
-/// search_convergence.png/svg when the experiment searched. A benchmark (trials, no runs) gets
-/// only the search part.
+/// for (learning_curves, uncertainty_1d, samples, traces, rhat: `<name>.png/svg`), plus
+/// paired.md/csv with `baseline` or `paired`, diagnostics.md/csv when runs traced their chains,
+/// and search.md, search.csv and search_convergence.png/svg when the experiment searched. A
+/// benchmark (trials, no runs) gets only the search part.
 pub fn write_report(results_dir: &Path, out_dir: &Path) -> Result<ReportSummary, Error> {
     let meta = read_meta(results_dir)?;
     let results = store::load(results_dir)?;
@@ -346,6 +347,10 @@ pub fn render_report(
         Some(md)
     };
 
+    let spread = match meta.options.spread {
+        Spread::Std => "1 std",
+        Spread::Sem => "1 s.e.m.",
+    };
     let mut figures = String::new();
     for plot in &meta.options.plots {
         match plot.as_str() {
@@ -379,6 +384,58 @@ pub fn render_report(
                 let _ = write!(
                     figures,
                     "\n## Predictive uncertainty\n\nFirst seed's run of each method: test points, predictive mean and ±2 std band on a dense grid.\n\n![uncertainty 1d](uncertainty_1d.png)\n"
+                );
+            }
+            // Without sampler runs there is nothing to draw: left out without a note, so one
+            // `[report]` can serve experiments with and without samplers.
+            "samples" => {
+                let metrics: Vec<String> = table
+                    .metrics
+                    .iter()
+                    .filter(|m| !m.starts_with("train."))
+                    .cloned()
+                    .collect();
+                let panels = sampling::samples_curves(results, &metrics, meta.options.spread);
+                if panels.is_empty() {
+                    continue;
+                }
+                let title = format!(
+                    "{}: metric against kept samples (mean ± {spread} over runs)",
+                    meta.name
+                );
+                files.extend(sampling::write_samples(out_dir, &title, &panels)?);
+                let _ = write!(
+                    figures,
+                    "\n## Metrics against the number of samples\n\nEach sampler's posterior predictive (all chains pooled) after 1, 2, 4, … kept samples and after the last, mean over runs with a ±{spread} band; a point method is a dashed line at its final value.\n\n![samples](samples.png)\n"
+                );
+            }
+            "traces" => {
+                let panels = sampling::traces(results);
+                if panels.is_empty() {
+                    continue;
+                }
+                let title = format!("{}: chain traces of each sampler's first run", meta.name);
+                files.extend(sampling::write_traces(out_dir, &title, &panels)?);
+                let _ = write!(
+                    figures,
+                    "\n## Chain traces\n\nFirst run (lowest seed, then split) of each sampler: the training log posterior at each epoch's end and each kept sample's own log-likelihood against the step, one line per chain.\n\n![traces](traces.png)\n"
+                );
+            }
+            "rhat" => {
+                let panels = sampling::rhat_curves(results);
+                if panels.is_empty() {
+                    continue;
+                }
+                let title = format!(
+                    "{}: {} on each chain's first n draws (mean over runs)",
+                    meta.name,
+                    sampling::RHAT_TEXT
+                );
+                files.extend(sampling::write_rhat(out_dir, &title, &panels)?);
+                let _ = write!(
+                    figures,
+                    "\n## R̂ against draws\n\nR̂ of each sample's test log-likelihood (validation if there is no test split) on the first n draws of every chain, mean over runs; dashed lines at 1.01 and 1.1, values above {} drawn at the top edge.\n\n![rhat](rhat.png)\n",
+                    sampling::RHAT_TOP
                 );
             }
             // validate() refused anything else above.
@@ -506,7 +563,6 @@ mod sampler_tests;
 mod tests {
     use super::table::{latex_escape, render_csv, render_latex, render_markdown};
     use super::*;
-    use crate::spec::report::Spread;
     use crate::store::{MetricRow, PredictionRow, RunRecord, TrialRow};
 
     /// A fresh directory under the system temp dir, removed on drop.
@@ -942,7 +998,7 @@ data=b & sgd & 10.00 $\\pm$ 0.00 & 1 \\\\
         r
     }
 
-    fn assert_plot_files(dir: &Path, stem: &str) {
+    pub(super) fn assert_plot_files(dir: &Path, stem: &str) {
         let png = fs::read(dir.join(format!("{stem}.png"))).unwrap();
         assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "PNG magic bytes");
         assert!(png.len() > 20_000, "{stem}.png is only {} bytes", png.len());
@@ -953,7 +1009,7 @@ data=b & sgd & 10.00 $\\pm$ 0.00 & 1 \\\\
     }
 
     /// Width and height of a PNG, from its IHDR chunk (bytes 16..24, big-endian).
-    fn png_size(path: &Path) -> (u32, u32) {
+    pub(super) fn png_size(path: &Path) -> (u32, u32) {
         let png = fs::read(path).unwrap();
         let be = |b: &[u8]| u32::from_be_bytes(b.try_into().unwrap());
         (be(&png[16..20]), be(&png[20..24]))

@@ -1,13 +1,15 @@
-//! The report of sampler runs: the convergence-diagnostics table, on synthetic results whose
-//! chains are known.
+//! The report of sampler runs: the convergence-diagnostics table and the `samples`, `traces` and
+//! `rhat` plots, on synthetic results whose chains are known.
 
-use super::diagnostics::{self, DiagnosticRow};
 use std::fs;
 
-use super::tests::{TempDir, assert_close, run, synthetic};
+use super::diagnostics::{self, DiagnosticRow};
+use super::sampling::{self, SamplesLine};
+use super::tests::{TempDir, assert_close, assert_plot_files, png_size, run, synthetic};
 use super::*;
 use crate::noise::NormalStream;
 use crate::sgmcmc::diagnostics::{ess_bulk, ess_tail, rhat};
+use crate::spec::report::Spread;
 use crate::store::{MetricRow, TraceRow};
 
 /// Kept samples of every chain in [`sampled`].
@@ -380,6 +382,101 @@ fn one_chain_is_split_and_too_few_draws_are_undefined() {
     assert!(diagnostics::render_csv(&rows).contains(",1,4,4,3.0,,,,,1\n"));
 }
 
+fn line<'a>(lines: &'a [SamplesLine], method: &str) -> &'a SamplesLine {
+    lines.iter().find(|l| l.method == method).unwrap()
+}
+
+#[test]
+fn samples_curves_are_means_per_number_of_samples_and_a_point_method_is_flat() {
+    let panels = sampling::samples_curves(&sampled(), &["test.rmse".into()], Spread::Std);
+    assert_eq!(panels.len(), 1);
+    assert_eq!(
+        (panels[0].facet.as_str(), panels[0].metric.as_str()),
+        ("default", "test.rmse")
+    );
+    // sgd's final rmse over seeds {1.5, 1.7}: one flat value, mean 1.6, s = √0.02.
+    let sgd = line(&panels[0].lines, "sgd");
+    assert!(sgd.flat);
+    assert_eq!(sgd.points.len(), 1);
+    assert_eq!((sgd.points[0].samples, sgd.points[0].n), (1, 2));
+    assert_close(sgd.points[0].mean, 1.6);
+    assert_close(sgd.points[0].spread, 0.02_f64.sqrt());
+    // sgld after s samples, seeds {1 + 1/s, 1.1 + 1/s}: mean 1.05 + 1/s, s = √0.005.
+    let sgld = line(&panels[0].lines, "sgld");
+    assert!(!sgld.flat);
+    let at: Vec<i64> = sgld.points.iter().map(|p| p.samples).collect();
+    assert_eq!(at, [1, 2, 4, 8, 16, 32, 64, 128, 160]);
+    for p in &sgld.points {
+        assert_eq!(p.n, 2);
+        assert_close(p.mean, 1.05 + 1.0 / p.samples as f64);
+        assert_close(p.spread, 0.005_f64.sqrt());
+    }
+    let sem = sampling::samples_curves(&sampled(), &["test.rmse".into()], Spread::Sem);
+    assert_close(
+        line(&sem[0].lines, "sgld").points[0].spread,
+        0.005_f64.sqrt() / 2.0_f64.sqrt(),
+    );
+    // Without a sampler there is nothing to draw.
+    assert!(sampling::samples_curves(&synthetic(), &["test.rmse".into()], Spread::Std).is_empty());
+}
+
+#[test]
+fn rhat_curves_are_rhat_of_the_first_n_draws_mean_over_runs() {
+    let panels = sampling::rhat_curves(&sampled());
+    assert_eq!(panels.len(), 1);
+    assert_eq!(panels[0].quantity, "test_log_likelihood");
+    let lines = &panels[0].lines;
+    assert_eq!(lines.len(), 1, "the point method has no chains");
+    let points = &lines[0].points;
+    assert_eq!(
+        points.iter().map(|p| p.draws).collect::<Vec<_>>(),
+        (4..=40).collect::<Vec<_>>()
+    );
+    let runs = [
+        test_chains(10, CHAINS, DRAWS, 0.0),
+        test_chains(11, CHAINS, DRAWS, 0.0),
+    ];
+    for p in points {
+        let first = |c: &Vec<Vec<f64>>| -> Vec<Vec<f64>> {
+            c.iter().map(|x| x[..p.draws].to_vec()).collect()
+        };
+        assert_eq!(p.runs, 2);
+        assert_close(
+            p.mean,
+            (rhat(&first(&runs[0])) + rhat(&first(&runs[1]))) / 2.0,
+        );
+    }
+    // The last point is the table's R̂ mean.
+    let table = diagnostics::diagnostics(&sampled());
+    assert_close(
+        points.last().unwrap().mean,
+        find(&table, "sgld", "test_log_likelihood").rhat.mean,
+    );
+    assert!(sampling::rhat_curves(&synthetic()).is_empty());
+}
+
+#[test]
+fn traces_show_the_first_seeds_run_chain_by_chain() {
+    let panels = sampling::traces(&sampled());
+    assert_eq!(panels.len(), 1);
+    let p = &panels[0];
+    assert_eq!(
+        (p.method.as_str(), p.seed, p.quantity.as_str()),
+        ("sgld", 0, "test_log_likelihood")
+    );
+    assert_eq!(
+        p.posterior.iter().map(|c| c.chain).collect::<Vec<_>>(),
+        [0, 1, 2, 3]
+    );
+    let steps: Vec<i64> = p.posterior[2].points.iter().map(|q| q.0).collect();
+    assert_eq!(steps, [100, 200, 300, 400, 500]);
+    assert_eq!(p.posterior[2].points[0].1, -1002.0);
+    let ll = &p.log_likelihood[1].points;
+    assert_eq!(ll.len(), DRAWS as usize);
+    assert_eq!(ll[0], (110, test_ll(10, 1, 1, 0.0)));
+    assert!(sampling::traces(&synthetic()).is_empty());
+}
+
 fn meta(plots: &[&str]) -> ReportMeta {
     ReportMeta {
         name: "chains".into(),
@@ -417,4 +514,143 @@ fn the_diagnostics_follow_the_results_table_in_the_readme() {
     assert!(!none.0.join("diagnostics.md").exists());
     let readme = fs::read_to_string(none.0.join("README.md")).unwrap();
     assert!(!readme.contains("Convergence diagnostics"), "{readme}");
+}
+
+#[test]
+fn sampler_plots_and_diagnostics_are_written_deterministically() {
+    let tmp = TempDir::new("sampler");
+    let plots = ["samples", "traces", "rhat"];
+    let stems = ["samples", "traces", "rhat"];
+    let summary = render_report(&sampled(), &[], &meta(&plots), &tmp.0).unwrap();
+    assert!(summary.skipped.is_empty());
+    for stem in stems {
+        assert_plot_files(&tmp.0, stem);
+    }
+    let readme = fs::read_to_string(tmp.0.join("README.md")).unwrap();
+    let at = |needle: &str| {
+        readme
+            .find(needle)
+            .unwrap_or_else(|| panic!("missing {needle:?} in\n{readme}"))
+    };
+    let order = [
+        at("## Results"),
+        at("## Convergence diagnostics"),
+        at("[Markdown](diagnostics.md), [CSV](diagnostics.csv)"),
+        at("![samples](samples.png)"),
+        at("![traces](traces.png)"),
+        at("![rhat](rhat.png)"),
+    ];
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "{readme}");
+    assert!(
+        readme.contains(&diagnostics::render_markdown(&diagnostics::diagnostics(
+            &sampled()
+        )))
+    );
+    let svg = fs::read_to_string(tmp.0.join("traces.svg")).unwrap();
+    for needle in [
+        "chain 0",
+        "chain 3",
+        "sgld, seed 0, split 0",
+        "train_log_posterior",
+    ] {
+        assert!(svg.contains(&format!(">\n{needle}\n<")), "missing {needle}");
+    }
+    let svg = fs::read_to_string(tmp.0.join("rhat.svg")).unwrap();
+    for needle in ["R-hat = 1.01", "R-hat = 1.1", "sgld"] {
+        assert!(svg.contains(&format!(">\n{needle}\n<")), "missing {needle}");
+    }
+    // Same results, same bytes.
+    let files = |dir: &std::path::Path| -> Vec<Vec<u8>> {
+        stems
+            .iter()
+            .flat_map(|s| [format!("{s}.png"), format!("{s}.svg")])
+            .chain([
+                "diagnostics.md".into(),
+                "diagnostics.csv".into(),
+                "README.md".into(),
+            ])
+            .map(|f| fs::read(dir.join(f)).unwrap())
+            .collect()
+    };
+    let before = files(&tmp.0);
+    let again = TempDir::new("sampler-again");
+    render_report(&sampled(), &[], &meta(&plots), &again.0).unwrap();
+    assert!(before == files(&again.0), "a second rendering differs");
+}
+
+#[test]
+fn sampler_plots_facet_by_variant() {
+    let tmp = TempDir::new("sampler-facets");
+    let mut r = Results::default();
+    for v in ["data=a", "data=b"] {
+        add_point(&mut r, &format!("s-{v}"), "sgd", v, 0);
+        add_sampler(
+            &mut r,
+            Sampler {
+                variant: v,
+                ..Sampler::new(&format!("g-{v}"), "sgld", 0, 40)
+            },
+        );
+        add_sampler(
+            &mut r,
+            Sampler {
+                variant: v,
+                chains: 2,
+                ..Sampler::new(&format!("p-{v}"), "psgld", 0, 41)
+            },
+        );
+    }
+    let rows = diagnostics::diagnostics(&r);
+    let keys: Vec<(&str, &str)> = rows
+        .iter()
+        .map(|x| (x.variant.as_str(), x.method.as_str()))
+        .collect();
+    assert_eq!(
+        keys[..4],
+        [
+            ("data=a", "sgld"),
+            ("data=a", "sgld"),
+            ("data=a", "psgld"),
+            ("data=a", "psgld")
+        ]
+    );
+    render_report(&r, &[], &meta(&["samples", "traces", "rhat"]), &tmp.0).unwrap();
+    for stem in ["samples", "traces", "rhat"] {
+        assert_plot_files(&tmp.0, stem);
+    }
+    // Samples: a row per variant under the title and legend; traces: a row per sampler run;
+    // R̂: a panel per variant.
+    assert_eq!(png_size(&tmp.0.join("samples.png")), (900, 80 + 2 * 320));
+    assert_eq!(png_size(&tmp.0.join("traces.png")), (1300, 80 + 4 * 360));
+    assert_eq!(png_size(&tmp.0.join("rhat.png")), (1300, 60 + 480));
+    let svg = fs::read_to_string(tmp.0.join("samples.svg")).unwrap();
+    for needle in ["data=a", "data=b", "sgd", "sgld", "psgld", "test.rmse"] {
+        assert!(svg.contains(&format!(">\n{needle}\n<")), "missing {needle}");
+    }
+}
+
+#[test]
+fn sampler_plots_without_samplers_are_left_out_quietly() {
+    let tmp = TempDir::new("no-sampler");
+    let summary = render_report(
+        &synthetic(),
+        &[],
+        &meta(&["samples", "traces", "rhat"]),
+        &tmp.0,
+    )
+    .unwrap();
+    assert!(summary.skipped.is_empty());
+    for f in [
+        "samples.png",
+        "traces.svg",
+        "rhat.png",
+        "diagnostics.md",
+        "diagnostics.csv",
+    ] {
+        assert!(!tmp.0.join(f).exists(), "{f} written without sampler runs");
+    }
+    let readme = fs::read_to_string(tmp.0.join("README.md")).unwrap();
+    for needle in ["Convergence diagnostics", "Not drawn", "samples.png"] {
+        assert!(!readme.contains(needle), "{needle:?} in\n{readme}");
+    }
 }
