@@ -7,9 +7,11 @@
 //! [`write_report`] a thin wrapper that reads and writes files. Output is deterministic: the same
 //! results give the same bytes.
 
+pub mod diagnostics;
 pub mod gp_view;
 pub mod paired;
 pub mod plots;
+pub mod sampling;
 pub mod search;
 pub mod table;
 
@@ -18,7 +20,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, SpecError};
-use crate::spec::report::ReportOptions;
+use crate::spec::report::{ReportOptions, Spread};
 use crate::spec::tune::{TRIAL_PREFIX, TUNED_PREFIX};
 use crate::spec::{SEARCH_PLAN_FILE, SearchPlan};
 use crate::store::{self, Results, RunStatus, TrialRow};
@@ -207,10 +209,11 @@ fn missing_plan(results_dir: &Path, section: &str) -> Error {
 
 /// Reads results_dir (merged parquet, `trials.parquet` and `search.json` if any, and spec.toml,
 /// whose `[report]` table, if any, is [`ReportOptions`], and whose `name`/`description` titles
-/// the report) and writes out_dir/{README.md, table.md, table.tex, table.csv,
-/// learning_curves.png/svg, uncertainty_1d.png/svg}, plus search.md, search.csv and
-/// search_convergence.png/svg when the experiment searched. A benchmark (trials, no runs) gets
-/// only the search part.
+/// the report) and writes out_dir/{README.md, table.md, table.tex, table.csv} and the plots asked
+/// for (learning_curves, uncertainty_1d, samples, traces, rhat: `<name>.png/svg`), plus
+/// paired.md/csv with `baseline` or `paired`, diagnostics.md/csv when runs traced their chains,
+/// and search.md, search.csv and search_convergence.png/svg when the experiment searched. A
+/// benchmark (trials, no runs) gets only the search part.
 pub fn write_report(results_dir: &Path, out_dir: &Path) -> Result<ReportSummary, Error> {
     let meta = read_meta(results_dir)?;
     let results = store::load(results_dir)?;
@@ -330,6 +333,24 @@ pub fn render_report(
         Some(md)
     };
 
+    let diagnostic_rows = diagnostics::diagnostics(results);
+    let diagnostics_md = if diagnostic_rows.is_empty() {
+        None
+    } else {
+        let md = diagnostics::render_markdown(&diagnostic_rows);
+        write_text(&out_dir.join("diagnostics.md"), &md, &mut files)?;
+        write_text(
+            &out_dir.join("diagnostics.csv"),
+            &diagnostics::render_csv(&diagnostic_rows),
+            &mut files,
+        )?;
+        Some(md)
+    };
+
+    let spread = match meta.options.spread {
+        Spread::Std => "1 std",
+        Spread::Sem => "1 s.e.m.",
+    };
     let mut figures = String::new();
     for plot in &meta.options.plots {
         match plot.as_str() {
@@ -365,6 +386,58 @@ pub fn render_report(
                     "\n## Predictive uncertainty\n\nFirst seed's run of each method: test points, predictive mean and ±2 std band on a dense grid.\n\n![uncertainty 1d](uncertainty_1d.png)\n"
                 );
             }
+            // Without sampler runs there is nothing to draw: left out without a note, so one
+            // `[report]` can serve experiments with and without samplers.
+            "samples" => {
+                let metrics: Vec<String> = table
+                    .metrics
+                    .iter()
+                    .filter(|m| !m.starts_with("train."))
+                    .cloned()
+                    .collect();
+                let panels = sampling::samples_curves(results, &metrics, meta.options.spread);
+                if panels.is_empty() {
+                    continue;
+                }
+                let title = format!(
+                    "{}: metric against kept samples (mean ± {spread} over runs)",
+                    meta.name
+                );
+                files.extend(sampling::write_samples(out_dir, &title, &panels)?);
+                let _ = write!(
+                    figures,
+                    "\n## Metrics against the number of samples\n\nEach sampler's posterior predictive (all chains pooled) after 1, 2, 4, … kept samples and after the last, mean over runs with a ±{spread} band; a point method is a dashed line at its final value.\n\n![samples](samples.png)\n"
+                );
+            }
+            "traces" => {
+                let panels = sampling::traces(results);
+                if panels.is_empty() {
+                    continue;
+                }
+                let title = format!("{}: chain traces of each sampler's first run", meta.name);
+                files.extend(sampling::write_traces(out_dir, &title, &panels)?);
+                let _ = write!(
+                    figures,
+                    "\n## Chain traces\n\nFirst run (lowest seed, then split) of each sampler: the training log posterior at each epoch's end and each kept sample's own log-likelihood against the step, one line per chain.\n\n![traces](traces.png)\n"
+                );
+            }
+            "rhat" => {
+                let panels = sampling::rhat_curves(results);
+                if panels.is_empty() {
+                    continue;
+                }
+                let title = format!(
+                    "{}: {} on each chain's first n draws (mean over runs)",
+                    meta.name,
+                    sampling::RHAT_TEXT
+                );
+                files.extend(sampling::write_rhat(out_dir, &title, &panels)?);
+                let _ = write!(
+                    figures,
+                    "\n## R̂ against draws\n\nR̂ of each sample's test log-likelihood (validation if there is no test split) on the first n draws of every chain, mean over runs; dashed lines at 1.01 and 1.1, values above {} drawn at the top edge.\n\n![rhat](rhat.png)\n",
+                    sampling::RHAT_TOP
+                );
+            }
             // validate() refused anything else above.
             _ => {}
         }
@@ -395,6 +468,12 @@ pub fn render_report(
     );
     if let Some(md) = &paired_md {
         let _ = write!(readme, "\n## Paired differences\n\n{md}");
+    }
+    if let Some(md) = &diagnostics_md {
+        let _ = write!(
+            readme,
+            "\n## Convergence diagnostics\n\nOf each sampler's chains, from their traces: [Markdown](diagnostics.md), [CSV](diagnostics.csv).\n\n{md}"
+        );
     }
     if let Some(search) = &search {
         let _ = write!(readme, "\n## Search\n\n{search}");
@@ -479,16 +558,17 @@ fn render_search(
 }
 
 #[cfg(test)]
+mod sampler_tests;
+#[cfg(test)]
 mod tests {
     use super::table::{latex_escape, render_csv, render_latex, render_markdown};
     use super::*;
-    use crate::spec::report::Spread;
     use crate::store::{MetricRow, PredictionRow, RunRecord, TrialRow};
 
     /// A fresh directory under the system temp dir, removed on drop.
-    struct TempDir(PathBuf);
+    pub(super) struct TempDir(pub PathBuf);
     impl TempDir {
-        fn new(name: &str) -> Self {
+        pub(super) fn new(name: &str) -> Self {
             let dir =
                 std::env::temp_dir().join(format!("bayeslab-report-{name}-{}", std::process::id()));
             let _ = fs::remove_dir_all(&dir);
@@ -502,7 +582,7 @@ mod tests {
         }
     }
 
-    fn run(id: &str, method: &str, variant: &str, seed: u32, ok: bool) -> RunRecord {
+    pub(super) fn run(id: &str, method: &str, variant: &str, seed: u32, ok: bool) -> RunRecord {
         RunRecord {
             run_id: id.into(),
             experiment: "toy".into(),
@@ -536,7 +616,7 @@ mod tests {
     /// sgd: final test.rmse 1, 2, 4 and test.gaussian_ll −1, −2, −3 (three seeds);
     /// adam: final rmse 3, 5 and ll −0.5, −1.5 (two ok seeds) plus one failed seed.
     /// Earlier epochs hold other values (listed after the final ones), which must be ignored.
-    fn synthetic() -> Results {
+    pub(super) fn synthetic() -> Results {
         let runs = vec![
             run("s0", "sgd", "default", 0, true),
             run("s1", "sgd", "default", 1, true),
@@ -584,7 +664,7 @@ mod tests {
         }
     }
 
-    fn assert_close(got: f64, want: f64) {
+    pub(super) fn assert_close(got: f64, want: f64) {
         // Sums of a handful of O(1) numbers: rounding stays below 1e-14.
         assert!((got - want).abs() < 1e-12, "got {got}, want {want}");
     }
@@ -918,7 +998,7 @@ data=b & sgd & 10.00 $\\pm$ 0.00 & 1 \\\\
         r
     }
 
-    fn assert_plot_files(dir: &Path, stem: &str) {
+    pub(super) fn assert_plot_files(dir: &Path, stem: &str) {
         let png = fs::read(dir.join(format!("{stem}.png"))).unwrap();
         assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "PNG magic bytes");
         assert!(png.len() > 20_000, "{stem}.png is only {} bytes", png.len());
@@ -929,7 +1009,7 @@ data=b & sgd & 10.00 $\\pm$ 0.00 & 1 \\\\
     }
 
     /// Width and height of a PNG, from its IHDR chunk (bytes 16..24, big-endian).
-    fn png_size(path: &Path) -> (u32, u32) {
+    pub(super) fn png_size(path: &Path) -> (u32, u32) {
         let png = fs::read(path).unwrap();
         let be = |b: &[u8]| u32::from_be_bytes(b.try_into().unwrap());
         (be(&png[16..20]), be(&png[20..24]))

@@ -1,6 +1,7 @@
 //! Plots of a report (plotters): learning curves with ±1 std bands, and 1-D regression predictive
 //! bands. Data are prepared as plain structs (testable without drawing), then drawn once per
-//! backend (PNG and SVG) with the embedded font.
+//! backend (PNG and SVG) with the embedded font. The palette, legend, facet strips and axes here
+//! are shared by the other figures of the report ([`super::sampling`], [`super::gp_view`]).
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -10,6 +11,7 @@ use std::sync::OnceLock;
 use plotters::coord::Shift;
 use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint};
 use plotters::coord::types::RangedCoordf64;
+use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
@@ -60,7 +62,7 @@ const PALETTE: [RGBColor; 10] = [
     RGBColor(0x17, 0xbe, 0xcf),
 ];
 
-fn color(i: usize) -> RGBColor {
+pub(super) fn color(i: usize) -> RGBColor {
     PALETTE[i % PALETTE.len()]
 }
 
@@ -309,7 +311,7 @@ pub fn uncertainty_1d(results: &Results) -> Vec<BandPanel> {
 }
 
 /// Axis range [lo, hi] of the finite values, padded by 5 %; a degenerate range is widened.
-fn padded_range(values: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
+pub(super) fn padded_range(values: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
     let (lo, hi) = values
         .filter(|v| v.is_finite())
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
@@ -329,7 +331,7 @@ fn padded_range(values: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
 
 /// The y range: all central values, extended by the band edges but at most by half the central
 /// span on each side, so one wide band cannot flatten every line.
-fn y_range(
+pub(super) fn y_range(
     central: impl Iterator<Item = f64> + Clone,
     band: impl Iterator<Item = f64>,
 ) -> Option<(f64, f64)> {
@@ -341,8 +343,10 @@ fn y_range(
 
 /// How a legend entry is drawn.
 #[derive(Clone, Copy)]
-enum Key {
+pub(super) enum Key {
     Line(RGBColor),
+    /// A line drawn dashed: a reference level or a method's constant value.
+    Dashed(RGBColor),
     Band(RGBColor),
     Dot(RGBColor),
 }
@@ -389,7 +393,7 @@ fn legend_rows<DB: DrawingBackend>(
 
 /// Splits a legend strip off the top of `body`, draws the entries there (one shared legend for
 /// all panels, so no legend ever covers data) and returns the area left for the panels.
-fn with_legend<DB: DrawingBackend>(
+pub(super) fn with_legend<DB: DrawingBackend>(
     body: DrawingArea<DB, Shift>,
     entries: &[(String, Key)],
 ) -> Result<DrawingArea<DB, Shift>, DrawingAreaErrorKind<DB::ErrorType>> {
@@ -408,6 +412,12 @@ fn with_legend<DB: DrawingBackend>(
             match *key {
                 Key::Line(c) => strip.draw(&PathElement::new(
                     vec![(x, y), (x + LEGEND_SAMPLE, y)],
+                    c.stroke_width(3),
+                ))?,
+                Key::Dashed(c) => strip.draw(&DashedPathElement::new(
+                    [(x, y), (x + LEGEND_SAMPLE, y)],
+                    7,
+                    3,
                     c.stroke_width(3),
                 ))?,
                 Key::Band(c) => strip.draw(&Rectangle::new(
@@ -462,9 +472,14 @@ pub(crate) struct TickedAxis {
 
 impl TickedAxis {
     pub(crate) fn new(lo: f64, hi: f64, max_ticks: usize) -> TickedAxis {
+        Self::with_ticks(lo, hi, nice_ticks(lo, hi, max_ticks))
+    }
+
+    /// An axis over [lo, hi] with the given ticks.
+    pub(crate) fn with_ticks(lo: f64, hi: f64, ticks: Vec<f64>) -> TickedAxis {
         TickedAxis {
             inner: (lo..hi).into(),
-            ticks: nice_ticks(lo, hi, max_ticks),
+            ticks,
         }
     }
 }
@@ -491,7 +506,7 @@ impl Ranged for TickedAxis {
 }
 
 /// Tick label decimals for an axis spanning `span`: enough to tell ~10 ticks apart.
-fn tick_decimals(span: f64) -> usize {
+pub(super) fn tick_decimals(span: f64) -> usize {
     if span > 0.0 && span.is_finite() {
         (1 - span.log10().floor() as i64).clamp(0, 8) as usize
     } else {
@@ -506,14 +521,14 @@ pub(crate) fn draw_err<E: std::error::Error + Send + Sync>(
 }
 
 /// Grid of `n` panels: (rows, columns) with at most `max_cols` columns.
-fn grid_shape(n: usize, max_cols: usize) -> (usize, usize) {
+pub(super) fn grid_shape(n: usize, max_cols: usize) -> (usize, usize) {
     let cols = n.clamp(1, max_cols);
     (n.div_ceil(cols), cols)
 }
 
 /// Distinct values in order of first appearance in the runs (`(group index, value)` pairs; the
 /// group index is the (method, variant)'s first appearance).
-fn first_appearance(mut items: Vec<(usize, &str)>) -> Vec<&str> {
+pub(super) fn first_appearance(mut items: Vec<(usize, &str)>) -> Vec<&str> {
     items.sort_by_key(|&(group, _)| group);
     let mut out: Vec<&str> = Vec::new();
     for (_, value) in items {
@@ -540,7 +555,9 @@ fn band_variants(panels: &[BandPanel]) -> Vec<&str> {
 }
 
 /// Methods by colour index: the legend and the columns of a faceted figure.
-fn methods_by_index<'a>(items: impl Iterator<Item = (usize, &'a str)>) -> Vec<(usize, &'a str)> {
+pub(super) fn methods_by_index<'a>(
+    items: impl Iterator<Item = (usize, &'a str)>,
+) -> Vec<(usize, &'a str)> {
     items
         .collect::<BTreeMap<usize, &str>>()
         .into_iter()
@@ -552,7 +569,7 @@ const STRIP: u32 = 28;
 
 /// Draws the variant's name in a grey strip across the top of `row` (as in a ggplot facet) and
 /// returns the area below it.
-fn row_strip<DB: DrawingBackend>(
+pub(super) fn row_strip<DB: DrawingBackend>(
     row: &DrawingArea<DB, Shift>,
     label: &str,
 ) -> Result<DrawingArea<DB, Shift>, DrawingAreaErrorKind<DB::ErrorType>> {
@@ -572,19 +589,19 @@ fn row_strip<DB: DrawingBackend>(
 }
 
 /// Sizes of one panel's caption, margins, axes and ticks.
-struct PanelStyle {
-    caption: u32,
-    margin: u32,
-    x_label_area: u32,
-    y_label_area: u32,
-    label: u32,
-    axis_desc: u32,
-    x_labels: usize,
-    y_labels: usize,
+pub(super) struct PanelStyle {
+    pub caption: u32,
+    pub margin: u32,
+    pub x_label_area: u32,
+    pub y_label_area: u32,
+    pub label: u32,
+    pub axis_desc: u32,
+    pub x_labels: usize,
+    pub y_labels: usize,
 }
 
 /// The single-variant learning-curve panels: large, two columns.
-const CURVE_PANEL: PanelStyle = PanelStyle {
+pub(super) const CURVE_PANEL: PanelStyle = PanelStyle {
     caption: 18,
     margin: 14,
     x_label_area: 48,
@@ -596,7 +613,7 @@ const CURVE_PANEL: PanelStyle = PanelStyle {
 };
 
 /// The learning-curve panels of a faceted figure: one row per variant, so less height each.
-const CURVE_FACET: PanelStyle = PanelStyle {
+pub(super) const CURVE_FACET: PanelStyle = PanelStyle {
     caption: 16,
     margin: 10,
     x_label_area: 42,
@@ -914,11 +931,11 @@ fn draw_bands<DB: DrawingBackend>(
 }
 
 /// Height above the rows of a faceted figure: title and a one-line legend.
-const FACET_TOP: u32 = 80;
+pub(super) const FACET_TOP: u32 = 80;
 
 /// Width of a faceted figure with `cols` columns: wide enough for two or three readable panels,
 /// then `per_col` pixels per column.
-fn facet_width(cols: usize, per_col: u32) -> u32 {
+pub(super) fn facet_width(cols: usize, per_col: u32) -> u32 {
     match cols {
         0 | 1 => 900,
         2 => 1300,

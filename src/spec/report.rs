@@ -5,8 +5,16 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Plot names accepted in `[report] plots`.
-pub const PLOTS: [&str; 2] = ["learning_curves", "uncertainty_1d"];
+/// Plot names accepted in `[report] plots`. `samples`, `traces` and `rhat` draw sampler runs
+/// (a metric against kept samples, chain traces, R̂ against draws) and are left out of a report
+/// without them.
+pub const PLOTS: [&str; 5] = [
+    "learning_curves",
+    "uncertainty_1d",
+    "samples",
+    "traces",
+    "rhat",
+];
 /// Splits a `split.metric` may name.
 const SPLITS: [&str; 3] = ["train", "valid", "test"];
 
@@ -87,7 +95,8 @@ fn check_split_metric(key: String, value: &str) -> Result<(), (String, String)> 
 
 impl ReportOptions {
     /// Checks plot names and `split.metric` keys. The error is (key path inside `[report]`,
-    /// message), e.g. (`plots[1]`, `unknown plot "foo"; allowed: learning_curves, uncertainty_1d`).
+    /// message), e.g. (`plots[1]`, `unknown plot "foo"; allowed: learning_curves, uncertainty_1d,
+    /// samples, traces, rhat`).
     pub fn validate(&self) -> Result<(), (String, String)> {
         for (i, plot) in self.plots.iter().enumerate() {
             if !PLOTS.contains(&plot.as_str()) {
@@ -175,10 +184,16 @@ mod tests {
     fn unknown_plot_and_malformed_metrics_are_refused() {
         let mut o = ReportOptions::default();
         assert_eq!(o.validate(), Ok(()));
-        o.plots = vec!["learning_curves".into(), "violin".into()];
+        o.plots = PLOTS.map(String::from).to_vec();
+        assert_eq!(o.validate(), Ok(()));
+        o.plots = vec!["learning_curves".into(), "trace".into()];
         let (key, msg) = o.validate().unwrap_err();
         assert_eq!(key, "plots[1]");
-        assert!(msg.contains("learning_curves, uncertainty_1d"), "{msg}");
+        assert!(msg.contains("unknown plot \"trace\""), "{msg}");
+        assert!(
+            msg.contains("allowed: learning_curves, uncertainty_1d, samples, traces, rhat"),
+            "{msg}"
+        );
         let o = ReportOptions {
             metrics: vec!["rmse".into()],
             ..ReportOptions::default()

@@ -205,3 +205,18 @@ fn values_that_round_badly_in_f32_are_refused() {
         assert_names(&e, "data.divide_inputs_by", &["positive", "255"]);
     }
 }
+
+#[test]
+fn an_unknown_plot_is_refused_with_the_allowed_names() {
+    let e = refused(TINY, &["report.plots=[\"samples\", \"trace\"]"]);
+    assert_names(
+        &e,
+        "report.plots[1]",
+        &[
+            "\"trace\"",
+            "learning_curves, uncertainty_1d, samples, traces, rhat",
+        ],
+    );
+    let sets = ["report.plots=[\"samples\", \"traces\", \"rhat\"]".to_string()];
+    assert!(spec::parse("exp.toml", TINY, &sets).is_ok());
+}
