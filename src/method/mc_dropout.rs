@@ -43,7 +43,7 @@ pub fn run(
 mod tests {
     use ndarray::Array2;
 
-    use crate::data::{Standardizer, TargetValues};
+    use crate::data::Standardizer;
     use crate::nn::{Activation, HeadKind, HeadOutput, Init, MlpConfig, Mode, Network};
     use crate::predictive::{Predictive, Summary};
     use crate::rng::rng_from_seed;
