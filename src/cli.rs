@@ -19,6 +19,10 @@ pub const SHIPPED: &[(&str, &str)] = &[
     ("quickstart", spec::QUICKSTART),
     ("uci_point", include_str!("../experiments/uci_point.toml")),
     ("uci_sgmcmc", include_str!("../experiments/uci_sgmcmc.toml")),
+    (
+        "mnist_psgld",
+        include_str!("../experiments/mnist_psgld.toml"),
+    ),
     ("tune_uci", include_str!("../experiments/tune_uci.toml")),
     (
         "tune_concrete_2d",
