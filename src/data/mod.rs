@@ -15,6 +15,7 @@
 mod batch;
 mod cache;
 mod csv;
+mod idx;
 pub mod random;
 mod source;
 mod split;
@@ -24,6 +25,7 @@ mod toy;
 pub use batch::{Batcher, bootstrap};
 pub use cache::DataCache;
 pub use csv::{load_csv, read_csv};
+pub use idx::read_idx;
 pub use source::{SHIPPED_DATA, load_dataset, shipped_data};
 pub use split::{Split, SplitConfig, check_split, make_split};
 pub use standardize::{Prepared, Standardizer, prepare};

@@ -3,7 +3,7 @@
 
 use std::path::{Component, Path, PathBuf};
 
-use super::{Dataset, check_split, load_csv, read_csv, spirals, toy_gap_1d, two_moons};
+use super::{Dataset, check_split, load_csv, read_csv, read_idx, spirals, toy_gap_1d, two_moons};
 use crate::error::DataError;
 use crate::rng::rng_from_seed;
 use crate::spec::{DataConfig, DataSourceKind};
@@ -36,6 +36,14 @@ pub fn load_dataset(config: &DataConfig, seed: u64) -> Result<Dataset, DataError
             let origin = format!("{}, {} rows", path.display(), set.len());
             (set, origin)
         }
+        DataSourceKind::Idx => {
+            let missing = |key: &str| DataError::Invalid(format!("data.{key} is missing"));
+            let path = config.path.as_ref().ok_or_else(|| missing("path"))?;
+            let labels = config.labels.as_ref().ok_or_else(|| missing("labels"))?;
+            let set = read_idx(&file_bytes(path)?, path, &file_bytes(labels)?, labels)?;
+            let origin = format!("{}, {} images", path.display(), set.len());
+            (set, origin)
+        }
         DataSourceKind::ToyGap1d => (
             toy_gap_1d(n, noise, &mut rng),
             format!("toy_gap_1d (n = {n})"),
@@ -59,6 +67,23 @@ pub fn load_dataset(config: &DataConfig, seed: u64) -> Result<Dataset, DataError
     Ok(set)
 }
 
+/// The bytes of a data file: the file at `path`, or the shipped copy it names when no such file
+/// exists.
+fn file_bytes(path: &Path) -> Result<std::borrow::Cow<'static, [u8]>, DataError> {
+    if let Some((_, bytes)) = shipped_data(path).filter(|_| !path.is_file()) {
+        return Ok(std::borrow::Cow::Borrowed(bytes));
+    }
+    std::fs::read(path)
+        .map(std::borrow::Cow::Owned)
+        .map_err(|source| DataError::Io {
+            path: path.to_path_buf(),
+            source,
+            hint: "Check the path (relative paths start at the working directory); see \
+                   data/README.md for how to obtain the data sets"
+                .to_string(),
+        })
+}
+
 /// The data sets of `data/`, gzip-compressed, embedded so that the shipped experiments run from
 /// any directory (after `cargo install` too): (path in the source tree, bytes).
 pub const SHIPPED_DATA: &[(&str, &[u8])] = &[
@@ -77,6 +102,14 @@ pub const SHIPPED_DATA: &[(&str, &[u8])] = &[
     (
         "data/images/mnist_10k.csv.gz",
         include_bytes!("../../data/images/mnist_10k.csv.gz"),
+    ),
+    (
+        "data/images/fashion-mnist/t10k-images-idx3-ubyte.gz",
+        include_bytes!("../../data/images/fashion-mnist/t10k-images-idx3-ubyte.gz"),
+    ),
+    (
+        "data/images/fashion-mnist/t10k-labels-idx1-ubyte.gz",
+        include_bytes!("../../data/images/fashion-mnist/t10k-labels-idx1-ubyte.gz"),
     ),
 ];
 
@@ -99,6 +132,34 @@ pub fn shipped_data(path: &Path) -> Option<(&'static str, &'static [u8])> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The shipped Fashion-MNIST test set: 10,000 images of 28×28, 1,000 of each of 10 classes
+    /// (Xiao et al. 2017), read from the copy inside the binary.
+    #[test]
+    fn the_shipped_fashion_mnist_test_set_loads_from_any_directory() {
+        let text = "[data]\nsource = \"idx\"\n\
+                    path = \"no/such/dir/../../data/images/fashion-mnist/t10k-images-idx3-ubyte\"\n\
+                    labels = \"data/images/fashion-mnist/t10k-labels-idx1-ubyte\"\n";
+        let mut config: DataConfig = toml::from_str::<toml::Table>(text).unwrap()["data"]
+            .clone()
+            .try_into()
+            .unwrap();
+        config.path = Some("data/images/fashion-mnist/t10k-images-idx3-ubyte".into());
+        let set = load_dataset(&config, 0).unwrap();
+        assert_eq!(set.x.dim(), (10_000, 784));
+        assert!(set.x.iter().all(|&v| (0.0..=255.0).contains(&v)));
+        assert_eq!(set.x.iter().cloned().fold(0.0f32, f32::max), 255.0);
+        let crate::data::TargetValues::Class {
+            labels, n_classes, ..
+        } = &set.y
+        else {
+            panic!("a classification set")
+        };
+        assert_eq!(*n_classes, 10);
+        let mut counts = [0usize; 10];
+        labels.iter().for_each(|&l| counts[l as usize] += 1);
+        assert_eq!(counts, [1000; 10]);
+    }
 
     #[test]
     fn divide_inputs_by_scales_every_feature_and_nothing_else() {

@@ -38,6 +38,9 @@ pub const QUICKSTART: &str = include_str!("../../experiments/quickstart.toml");
 pub enum DataSourceKind {
     /// A CSV file with a header (`path`, `target`).
     Csv,
+    /// An IDX image file (`path`) and its IDX label file (`labels`): MNIST's format, a
+    /// classification set.
+    Idx,
     /// 1-D regression with a gap in the inputs (`n`, `noise`).
     #[serde(rename = "toy_gap_1d")]
     ToyGap1d,
@@ -62,6 +65,9 @@ pub struct DataConfig {
     /// CSV target column.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target: Option<String>,
+    /// IDX label file (source `idx`), found like `path`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labels: Option<PathBuf>,
     /// Whether the CSV's first line names the columns. `false`: every line is data and the
     /// columns are named by 0-based index ("0", "1", …); unset: a header, and a first line of
     /// numbers only is refused as a likely headerless file.
@@ -113,8 +119,21 @@ impl DataConfig {
     pub fn task(&self) -> Task {
         match (self.task, self.source) {
             (Some(task), _) => task,
-            (None, DataSourceKind::TwoMoons | DataSourceKind::Spirals) => Task::Classification,
+            (None, DataSourceKind::TwoMoons | DataSourceKind::Spirals | DataSourceKind::Idx) => {
+                Task::Classification
+            }
             (None, _) => Task::Regression,
+        }
+    }
+
+    /// The source's name as written in spec files.
+    fn source_name(&self) -> &'static str {
+        match self.source {
+            DataSourceKind::Csv => "csv",
+            DataSourceKind::Idx => "idx",
+            DataSourceKind::ToyGap1d => "toy_gap_1d",
+            DataSourceKind::TwoMoons => "two_moons",
+            DataSourceKind::Spirals => "spirals",
         }
     }
 
@@ -122,7 +141,7 @@ impl DataConfig {
     fn resolve(&mut self) {
         self.task = Some(self.task());
         match self.source {
-            DataSourceKind::Csv => {}
+            DataSourceKind::Csv | DataSourceKind::Idx => {}
             DataSourceKind::ToyGap1d => {
                 self.n.get_or_insert(160);
                 self.noise.get_or_insert(3.0);
@@ -148,17 +167,19 @@ impl DataConfig {
                 format!("must be a positive finite number, e.g. 255 for 8-bit pixels; got {d}"),
             ));
         }
-        let toy = self.source != DataSourceKind::Csv;
-        if toy {
+        let file = matches!(self.source, DataSourceKind::Csv | DataSourceKind::Idx);
+        if !file {
             for (key, given) in [
                 ("path", self.path.is_some()),
                 ("target", self.target.is_some()),
                 ("header", self.header.is_some()),
+                ("labels", self.labels.is_some()),
             ] {
                 if given {
                     return Err(err(
                         &format!("data.{key}"),
-                        "only a csv source reads a file; remove this key or set source = \"csv\""
+                        "only csv and idx sources read files; remove this key or set source = \
+                         \"csv\""
                             .into(),
                     ));
                 }
@@ -187,40 +208,81 @@ impl DataConfig {
                 if given {
                     return Err(err(
                         &format!("data.{key}"),
-                        "only toy sources draw data; remove this key for a csv source".into(),
+                        "only toy sources draw data; remove this key for a file source".into(),
                     ));
                 }
             }
+            let example = match self.source {
+                DataSourceKind::Idx => "data/images/fashion-mnist/t10k-images-idx3-ubyte",
+                _ => "data/uci/boston_housing.csv",
+            };
             let path = self.path.as_ref().ok_or_else(|| {
                 err(
                     "data.path",
-                    "a csv source needs `path = \"data/uci/boston_housing.csv\"`".into(),
+                    format!(
+                        "a {} source needs `path = \"{example}\"`",
+                        self.source_name()
+                    ),
                 )
             })?;
-            if self.target.is_none() {
-                return Err(err(
-                    "data.target",
-                    "a csv source needs the target column, e.g. `target = \"medv\"`".into(),
-                ));
+            let mut files = vec![("data.path", path)];
+            if self.source == DataSourceKind::Idx {
+                for (key, given) in [
+                    ("target", self.target.is_some()),
+                    ("header", self.header.is_some()),
+                ] {
+                    if given {
+                        return Err(err(
+                            &format!("data.{key}"),
+                            "is a key of csv sources; an idx source takes its targets from \
+                             `labels`"
+                                .into(),
+                        ));
+                    }
+                }
+                let labels = self.labels.as_ref().ok_or_else(|| {
+                    err(
+                        "data.labels",
+                        "an idx source needs its label file, e.g. `labels = \
+                         \"data/images/fashion-mnist/t10k-labels-idx1-ubyte\"`"
+                            .into(),
+                    )
+                })?;
+                files.push(("data.labels", labels));
+            } else {
+                if self.target.is_none() {
+                    return Err(err(
+                        "data.target",
+                        "a csv source needs the target column, e.g. `target = \"medv\"`".into(),
+                    ));
+                }
+                if self.labels.is_some() {
+                    return Err(err(
+                        "data.labels",
+                        "is a key of idx sources; a csv source names its `target` column".into(),
+                    ));
+                }
             }
-            if !path.is_file() && crate::data::shipped_data(path).is_none() {
-                let shipped: Vec<&str> = crate::data::SHIPPED_DATA
-                    .iter()
-                    .map(|(name, _)| name.trim_end_matches(".gz"))
-                    .collect();
-                return Err(err(
-                    "data.path",
-                    format!(
-                        "no such file: {} (relative paths start at the current directory {}); \
-                         data/README.md says how to obtain the data sets. Shipped with \
-                         bayeslab, found from any directory: {}",
-                        path.display(),
-                        std::env::current_dir()
-                            .map(|d| d.display().to_string())
-                            .unwrap_or_default(),
-                        shipped.join(", ")
-                    ),
-                ));
+            for (key, path) in files {
+                if !path.is_file() && crate::data::shipped_data(path).is_none() {
+                    let shipped: Vec<&str> = crate::data::SHIPPED_DATA
+                        .iter()
+                        .map(|(name, _)| name.trim_end_matches(".gz"))
+                        .collect();
+                    return Err(err(
+                        key,
+                        format!(
+                            "no such file: {} (relative paths start at the current directory \
+                             {}); data/README.md says how to obtain the data sets. Shipped with \
+                             bayeslab, found from any directory: {}",
+                            path.display(),
+                            std::env::current_dir()
+                                .map(|d| d.display().to_string())
+                                .unwrap_or_default(),
+                            shipped.join(", ")
+                        ),
+                    ));
+                }
             }
         }
         match (self.source, self.classes) {
@@ -253,7 +315,10 @@ impl DataConfig {
             && let Some(task) = self.task
             && task != self.task()
         {
-            return Err(err("data.task", "a toy source fixes its own task".into()));
+            return Err(err(
+                "data.task",
+                format!("a {} source fixes its own task", self.source_name()),
+            ));
         }
         self.split
             .validate()

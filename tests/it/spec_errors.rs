@@ -170,7 +170,7 @@ fn toy_parameters_are_range_checked() {
     let e = refused(TINY, &["data.n=100000000000"]);
     assert_names(&e, "data.n", &["10..=10000000"]);
     let e = refused(TINY, &["data.header=false"]);
-    assert_names(&e, "data.header", &["only a csv source"]);
+    assert_names(&e, "data.header", &["only csv and idx sources"]);
     let e = refused(TINY, &["data.classes=3"]);
     assert_names(&e, "data.classes", &["spirals"]);
 
@@ -185,6 +185,30 @@ fn toy_parameters_are_range_checked() {
     // n = 80 points hold at most 8 arms of 10.
     let e = refused(TINY, &with("data.classes=9"));
     assert_names(&e, "data.classes", &["n = 80", "at least 90"]);
+}
+
+#[test]
+fn idx_sources_are_checked() {
+    let idx = |lines: &str| {
+        let data = "[data]\nsource = \"toy_gap_1d\"\nn = 80\nnoise = 3.0\n";
+        assert!(TINY.contains(data));
+        TINY.replace(data, &format!("[data]\nsource = \"idx\"\n{lines}"))
+    };
+    let images = "path = \"data/images/fashion-mnist/t10k-images-idx3-ubyte\"\n";
+    let e = refused(&idx(images), &[]);
+    assert_names(&e, "data.labels", &["label file"]);
+    let e = refused(
+        &idx(&format!("{images}labels = \"data/nowhere-labels\"\n")),
+        &[],
+    );
+    assert_names(&e, "data.labels", &["no such file"]);
+    let e = refused(&idx(&format!("{images}target = \"784\"\n")), &[]);
+    assert_names(&e, "data.target", &["labels"]);
+    let e = refused(
+        &TINY.replace("noise = 3.0\n", "noise = 3.0\nlabels = \"x\"\n"),
+        &[],
+    );
+    assert_names(&e, "data.labels", &["csv and idx"]);
 }
 
 #[test]
