@@ -29,7 +29,8 @@ impl StepRule for crate::optim::Optimizer {
 /// `max_samples` are kept and:
 /// - without `cycles`: t > burn_in and (t − burn_in) is a multiple of thin: burn_in = 10,
 ///   thin = 5 keeps the weights after updates 15, 20, 25, …;
-/// - with `cycles` (cyclical SG-MCMC): step k = t − 1 is in its cycle's sampling phase and
+/// - with `cycles` (cyclical SG-MCMC, snapshot ensembles): t > burn_in, step k = t − 1 is in
+///   its cycle's sampling phase and
 ///   d = (the cycle's last step) − k is a multiple of thin with d/thin < per_cycle: the last
 ///   update of each cycle and the `per_cycle − 1` updates thin, 2·thin, … before it.
 #[derive(Clone, Debug, PartialEq)]
@@ -59,6 +60,9 @@ impl SampleSchedule {
         match &self.cycles {
             None => t > self.burn_in && (t - self.burn_in).is_multiple_of(thin),
             Some(c) => {
+                if t <= self.burn_in {
+                    return false;
+                }
                 let k = t - 1;
                 if k >= c.total_steps || c.schedule.phase(k, c.total_steps) != Phase::Sampling {
                     return false;
@@ -85,11 +89,11 @@ pub enum Evaluation {
     /// The equal-weight average of the kept samples' predictives (dropout off in each), over all
     /// chains, folded in as each is drawn: scored after 1, 2, 4, 8, … samples and after the
     /// last. Each chain's samples are traced ([`TraceRow`]): their own validation and test
-    /// log-likelihoods and weight norm; and at each epoch's end the chain's training log
-    /// posterior under `posterior`.
+    /// log-likelihoods and weight norm; and, for a sampler, at each epoch's end the chain's
+    /// training log posterior under `posterior`.
     Samples {
         schedule: SampleSchedule,
-        posterior: Posterior,
+        posterior: Option<Posterior>,
     },
 }
 
@@ -184,7 +188,11 @@ pub fn train(
             )?;
             loss_sum += loss;
             step = trainer.step;
-            if let Evaluation::Samples { posterior, .. } = evaluation {
+            if let Evaluation::Samples {
+                posterior: Some(posterior),
+                ..
+            } = evaluation
+            {
                 output.traces.push(TraceRow {
                     chain: c as u32,
                     sample: kept[c] as u32,

@@ -7,6 +7,7 @@ pub mod driver;
 pub mod mc_dropout;
 pub mod point;
 pub mod sgmcmc;
+pub mod snapshot;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -98,6 +99,11 @@ pub fn train(input: &RunInput) -> Result<MethodOutput, RunError> {
     match &input.config.method_config {
         MethodConfig::Point { optimizer } => point::run(input, optimizer),
         MethodConfig::McDropout { optimizer, passes } => mc_dropout::run(input, optimizer, *passes),
+        MethodConfig::SnapshotEnsemble {
+            optimizer,
+            cycles,
+            keep_last,
+        } => snapshot::run(input, optimizer, *cycles, keep_last.unwrap_or(*cycles)),
         MethodConfig::Sgmcmc {
             sampler,
             prior,

@@ -106,7 +106,7 @@ pub fn run(
         &mut chains,
         &Evaluation::Samples {
             schedule,
-            posterior,
+            posterior: Some(posterior),
         },
     )
 }

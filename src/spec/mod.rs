@@ -497,6 +497,15 @@ pub enum MethodConfig {
         #[serde(default = "default_passes")]
         passes: usize,
     },
+    /// One network trained with a cyclic cosine learning rate; its predictive averages the
+    /// snapshots at the last `keep_last` cycle ends (see [`crate::method::snapshot`]).
+    SnapshotEnsemble {
+        optimizer: OptimizerConfig,
+        cycles: usize,
+        /// How many of the last snapshots to average; all of them when unset.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        keep_last: Option<usize>,
+    },
     /// A chain of stochastic-gradient MCMC over the weights; its predictive is the average of
     /// the kept samples' predictives (see [`crate::method::sgmcmc`]).
     Sgmcmc {
@@ -542,6 +551,7 @@ impl MethodConfig {
         match self {
             MethodConfig::Point { .. } => "point",
             MethodConfig::McDropout { .. } => "mc_dropout",
+            MethodConfig::SnapshotEnsemble { .. } => "snapshot_ensemble",
             MethodConfig::Sgmcmc { .. } => "sgmcmc",
         }
     }
@@ -553,6 +563,7 @@ impl MethodConfig {
 enum MethodKind {
     Point,
     McDropout,
+    SnapshotEnsemble,
     Sgmcmc,
 }
 
@@ -584,6 +595,10 @@ struct MethodSection {
     samples_per_cycle: Option<usize>,
     #[serde(default)]
     passes: Option<usize>,
+    #[serde(default)]
+    cycles: Option<usize>,
+    #[serde(default)]
+    keep_last: Option<usize>,
     #[serde(default)]
     model: Table,
     #[serde(default)]
@@ -1107,10 +1122,11 @@ fn resolve_variant(
         model.head.get_or_insert(default_head(task));
 
         let method_config = match section.kind {
-            MethodKind::Point | MethodKind::McDropout => {
+            MethodKind::Point | MethodKind::McDropout | MethodKind::SnapshotEnsemble => {
                 let kind = match section.kind {
                     MethodKind::Point => "point",
-                    _ => "mc_dropout",
+                    MethodKind::McDropout => "mc_dropout",
+                    _ => "snapshot_ensemble",
                 };
                 let optimizer = section.optimizer.ok_or_else(|| {
                     err(
@@ -1143,17 +1159,68 @@ fn resolve_variant(
                         format!("is a key of sgmcmc methods; a {kind} method takes an optimizer"),
                     ));
                 }
+                for (key, owner, given) in [
+                    ("passes", MethodKind::McDropout, section.passes.is_some()),
+                    (
+                        "cycles",
+                        MethodKind::SnapshotEnsemble,
+                        section.cycles.is_some(),
+                    ),
+                    (
+                        "keep_last",
+                        MethodKind::SnapshotEnsemble,
+                        section.keep_last.is_some(),
+                    ),
+                ] {
+                    if given && section.kind != owner {
+                        let owner = match owner {
+                            MethodKind::McDropout => "mc_dropout",
+                            _ => "snapshot_ensemble",
+                        };
+                        return Err(err(
+                            &format!("{at_method}.{key}"),
+                            format!("is a key of {owner} methods, not of a {kind} method"),
+                        ));
+                    }
+                }
                 match section.kind {
-                    MethodKind::Point => {
-                        if section.passes.is_some() {
+                    MethodKind::Point => MethodConfig::Point { optimizer },
+                    MethodKind::SnapshotEnsemble => {
+                        let cycles = section.cycles.ok_or_else(|| {
+                            err(
+                                &format!("{at_method}.cycles"),
+                                "a snapshot ensemble needs its number of cosine cycles (and \
+                                 snapshots), e.g. `cycles = 5`"
+                                    .into(),
+                            )
+                        })?;
+                        if cycles == 0 {
                             return Err(err(
-                                &format!("{at_method}.passes"),
-                                "is a key of mc_dropout methods; a point method predicts \
-                                 with dropout off in one pass"
+                                &format!("{at_method}.cycles"),
+                                format!("must be >= 1, got {cycles}"),
+                            ));
+                        }
+                        if let Some(k) = section.keep_last
+                            && !(1..=cycles).contains(&k)
+                        {
+                            return Err(err(
+                                &format!("{at_method}.keep_last"),
+                                format!("must be in 1..={cycles} (the cycles), got {k}"),
+                            ));
+                        }
+                        if train.schedule != Schedule::Constant {
+                            return Err(err(
+                                &format!("{at_method}.cycles"),
+                                "sets the learning-rate schedule (cosine cycles); remove \
+                                 train.schedule from this method"
                                     .into(),
                             ));
                         }
-                        MethodConfig::Point { optimizer }
+                        MethodConfig::SnapshotEnsemble {
+                            optimizer,
+                            cycles,
+                            keep_last: section.keep_last,
+                        }
                     }
                     _ => {
                         let passes = section.passes.unwrap_or(default_passes());
@@ -1168,13 +1235,24 @@ fn resolve_variant(
                 }
             }
             MethodKind::Sgmcmc => {
-                if section.passes.is_some() {
-                    return Err(err(
-                        &format!("{at_method}.passes"),
-                        "is a key of mc_dropout methods; an sgmcmc method's predictive \
-                         averages its kept samples"
-                            .into(),
-                    ));
+                for (key, owner, given) in [
+                    ("passes", "mc_dropout", section.passes.is_some()),
+                    ("cycles", "snapshot_ensemble", section.cycles.is_some()),
+                    (
+                        "keep_last",
+                        "snapshot_ensemble",
+                        section.keep_last.is_some(),
+                    ),
+                ] {
+                    if given {
+                        return Err(err(
+                            &format!("{at_method}.{key}"),
+                            format!(
+                                "is a key of {owner} methods, not of an sgmcmc method (its \
+                                 cycles are `cyclical = {{ cycles, exploration }}`)"
+                            ),
+                        ));
+                    }
                 }
                 if section.optimizer.is_some() {
                     return Err(err(

@@ -8,4 +8,5 @@ mod end_to_end;
 mod mc_dropout;
 mod search;
 mod sgmcmc;
+mod snapshot;
 mod spec_errors;
