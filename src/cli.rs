@@ -20,6 +20,10 @@ pub const SHIPPED: &[(&str, &str)] = &[
     ("uci_point", include_str!("../experiments/uci_point.toml")),
     ("uci_sgmcmc", include_str!("../experiments/uci_sgmcmc.toml")),
     (
+        "toy_uncertainty",
+        include_str!("../experiments/toy_uncertainty.toml"),
+    ),
+    (
         "mnist_psgld",
         include_str!("../experiments/mnist_psgld.toml"),
     ),
