@@ -380,7 +380,7 @@ pub fn plan_summary(experiment: &Experiment) -> Result<String> {
             let prepared = data.prepare(config)?;
             let n_train = prepared.train.len();
             let params = crate::method::build_network(config, &prepared.train).n_params();
-            let epochs = config.train.epochs;
+            let epochs = config.epochs_of_work() as usize;
             let steps = epochs * n_train.div_ceil(config.train.batch_size.max(1));
             let flop = 6.0 * params as f64 * (n_train * epochs) as f64;
             total_flop += flop * runs.len() as f64;

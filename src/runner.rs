@@ -130,7 +130,7 @@ pub fn run(
     let parallel = selected.len() > 1 || search.is_some();
     crate::nn::set_blas_threads(if jobs > 1 && parallel { 1 } else { jobs });
 
-    let mut total_epochs: u64 = selected.iter().map(|r| r.config.train.epochs as u64).sum();
+    let mut total_epochs: u64 = selected.iter().map(|r| r.config.epochs_of_work()).sum();
     if let Some(tune) = search {
         total_epochs += crate::search::planned_epochs(experiment, tune);
     }

@@ -37,7 +37,7 @@ pub fn planned_epochs(experiment: &Experiment, tune: &TuneSpec) -> u64 {
         .iter()
         .filter(|r| r.config.method == tune.method)
         .collect();
-    let epochs = runs.first().map_or(0, |r| r.config.train.epochs as u64);
+    let epochs = runs.first().map_or(0, |r| r.config.epochs_of_work());
     let searches = (tune.strategies.len() * tune.repeats) as u64;
     let finals = if tune.final_runs {
         runs.len() as u64

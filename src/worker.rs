@@ -136,11 +136,13 @@ impl<'a> Worker<'a> {
         }
         if let Some(done) = self.finished_before.ok(&run.run_id) {
             self.skipped.fetch_add(1, Ordering::Relaxed);
-            self.bar.inc(run.config.train.epochs as u64);
+            self.bar.inc(run.config.epochs_of_work());
             return Outcome::Skipped(done);
         }
         let tick = || self.bar.inc(1);
-        let Some(output) = train_run(run, self.data, self.cancel, &tick) else {
+        let checkpoints = store::MemberCheckpoints::new(self.results, &run.run_id).ok();
+        let Some(output) = train_run(run, self.data, self.cancel, &tick, checkpoints.as_ref())
+        else {
             self.cancelled.store(true, Ordering::Relaxed);
             return Outcome::Stopped;
         };
@@ -158,6 +160,9 @@ impl<'a> Worker<'a> {
         }
         if let Err(e) = store::write_part(self.results, &output) {
             self.record_error(e.into());
+        } else if let Some(c) = &checkpoints {
+            // The part holds the run now; its members' checkpoints are no longer needed.
+            let _ = c.remove_all();
         }
         Outcome::Ran(Box::new(output))
     }
@@ -190,11 +195,31 @@ impl<'a> Worker<'a> {
 }
 
 /// Executes one run and builds its record. `None` when the user cancelled it (nothing is written).
+/// The member store of one run: its checkpoint files, if they can be named.
+struct MemberFiles<'a> {
+    checkpoints: Option<&'a store::MemberCheckpoints>,
+}
+
+impl method::ensemble::MemberStore for MemberFiles<'_> {
+    fn load(&self, member: usize) -> Option<Vec<u8>> {
+        self.checkpoints?.load(member)
+    }
+
+    fn save(&self, member: usize, bytes: &[u8]) {
+        if let Some(c) = self.checkpoints
+            && let Err(e) = c.save(member, bytes)
+        {
+            eprintln!("warning: {e}; the member is trained again if the run is");
+        }
+    }
+}
+
 fn train_run(
     run: &RunSpec,
     data: &DataCache,
     cancel: &AtomicBool,
     on_epoch: &(dyn Fn() + Sync),
+    checkpoints: Option<&store::MemberCheckpoints>,
 ) -> Option<RunOutput> {
     let start = Instant::now();
     let config = &run.config;
@@ -205,12 +230,14 @@ fn train_run(
                 .prepare(config)
                 .map_err(|e| RunError::Failed(e.to_string()))?;
             let grid = Grid::for_1d(&prepared);
+            let store = MemberFiles { checkpoints };
             method::train(&RunInput {
                 config,
                 data: &prepared,
                 grid: grid.as_ref(),
                 cancel,
                 on_epoch,
+                members: Some(&store),
             })
         },
     ))

@@ -86,6 +86,8 @@ pub enum Evaluation {
     /// from the run's `mc_dropout/epoch<e>` stream), on the same schedule; the last evaluation
     /// is also scored after 1, 2, 4, … passes.
     McDropout { passes: usize },
+    /// No evaluation: only training losses (an ensemble member, scored by its ensemble).
+    TrainOnly,
     /// The equal-weight average of the kept samples' predictives (dropout off in each), over all
     /// chains, folded in as each is drawn: scored after 1, 2, 4, 8, … samples and after the
     /// last. Each chain's samples are traced ([`TraceRow`]): their own validation and test
@@ -135,7 +137,7 @@ pub fn train(
     let mut last: Option<Evaluator> = None;
     let mut samples = match evaluation {
         Evaluation::Samples { .. } => Some(Evaluator::new(data, input.grid, config.predictions)),
-        Evaluation::CurrentWeights | Evaluation::McDropout { .. } => None,
+        Evaluation::CurrentWeights | Evaluation::McDropout { .. } | Evaluation::TrainOnly => None,
     };
     let mut kept = vec![0usize; chains.len()];
     let mut kept_total = 0usize;
@@ -206,7 +208,8 @@ pub fn train(
         output
             .metrics
             .push(train_loss_row(epoch, step, loss_sum / chains.len() as f64));
-        if single && (epoch % config.train.eval_every == 0 || epoch == epochs) {
+        let scored = *evaluation != Evaluation::TrainOnly;
+        if single && scored && (epoch % config.train.eval_every == 0 || epoch == epochs) {
             let is_last = epoch == epochs;
             let trainer = &mut chains[0].trainer;
             let mut eval = Evaluator::new(data, input.grid, is_last && config.predictions);
@@ -237,7 +240,7 @@ pub fn train(
         (input.on_epoch)();
     }
     match *evaluation {
-        Evaluation::CurrentWeights => output.n_samples = 1,
+        Evaluation::CurrentWeights | Evaluation::TrainOnly => output.n_samples = 1,
         Evaluation::McDropout { passes } => output.n_samples = passes as u64,
         Evaluation::Samples { .. } => {
             output.n_samples = kept_total as u64;

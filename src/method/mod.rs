@@ -4,6 +4,7 @@
 //! (argmin's split of solver and executor). Methods never write files.
 
 pub mod driver;
+pub mod ensemble;
 pub mod mc_dropout;
 pub mod point;
 pub mod sgmcmc;
@@ -62,6 +63,9 @@ pub struct RunInput<'a> {
     pub cancel: &'a AtomicBool,
     /// Called after every training epoch (progress bars).
     pub on_epoch: &'a (dyn Fn() + Sync),
+    /// Where an ensemble keeps its finished members, so that a run that is stopped and run
+    /// again trains only the members it lacks; `None` keeps nothing.
+    pub members: Option<&'a dyn ensemble::MemberStore>,
 }
 
 /// What a run gives back (the runner adds the run record).
@@ -99,6 +103,12 @@ pub fn train(input: &RunInput) -> Result<MethodOutput, RunError> {
     match &input.config.method_config {
         MethodConfig::Point { optimizer } => point::run(input, optimizer),
         MethodConfig::McDropout { optimizer, passes } => mc_dropout::run(input, optimizer, *passes),
+        MethodConfig::SeedEnsemble { optimizer, members } => {
+            ensemble::run(input, optimizer, *members, ensemble::Resampling::None)
+        }
+        MethodConfig::Bagging { optimizer, members } => {
+            ensemble::run(input, optimizer, *members, ensemble::Resampling::Bootstrap)
+        }
         MethodConfig::SnapshotEnsemble {
             optimizer,
             cycles,
@@ -363,6 +373,49 @@ impl Evaluator {
             }
         }
         rows
+    }
+
+    /// The outputs of one weight vector (dropout off) on the parts this evaluator scores —
+    /// validation, test, grid, in that order; `None` for a part it does not score.
+    pub fn outputs(
+        &self,
+        network: &mut Network,
+        params: &[f32],
+        data: &Prepared,
+        grid: Option<&Grid>,
+    ) -> [Option<HeadOutput>; 3] {
+        let mut rng = rng_from_seed(0); // eval mode draws nothing
+        let mut predict = |scored: bool, x: ndarray::ArrayView2<f32>| {
+            scored.then(|| {
+                let mut out = HeadOutput::Gaussian {
+                    mean: Vec::new(),
+                    var: Vec::new(),
+                };
+                network.predict(params, x, Mode::Eval, &mut rng, &mut out);
+                out
+            })
+        };
+        [
+            predict(self.valid.is_some(), data.valid.x.view()),
+            predict(self.test.is_some(), data.test.x.view()),
+            match (&self.grid, grid) {
+                (Some(_), Some(g)) => predict(true, g.x.view()),
+                _ => None,
+            },
+        ]
+    }
+
+    /// Folds outputs from [`Evaluator::outputs`] (of this evaluator's data) into the
+    /// predictives.
+    pub fn add_outputs(&mut self, outputs: &[Option<HeadOutput>; 3]) {
+        for (p, out) in [&mut self.valid, &mut self.test, &mut self.grid]
+            .into_iter()
+            .zip(outputs)
+        {
+            if let (Some(p), Some(out)) = (p, out) {
+                p.add(out);
+            }
+        }
     }
 
     /// Per-example prediction rows of the test part and the grid.

@@ -497,6 +497,17 @@ pub enum MethodConfig {
         #[serde(default = "default_passes")]
         passes: usize,
     },
+    /// M networks from their own initial weights and batch orders; their equal mixture (see
+    /// [`crate::method::ensemble`]).
+    SeedEnsemble {
+        optimizer: OptimizerConfig,
+        members: usize,
+    },
+    /// M networks, each on a bootstrap resample of the training part; their equal mixture.
+    Bagging {
+        optimizer: OptimizerConfig,
+        members: usize,
+    },
     /// One network trained with a cyclic cosine learning rate; its predictive averages the
     /// snapshots at the last `keep_last` cycle ends (see [`crate::method::snapshot`]).
     SnapshotEnsemble {
@@ -552,6 +563,8 @@ impl MethodConfig {
             MethodConfig::Point { .. } => "point",
             MethodConfig::McDropout { .. } => "mc_dropout",
             MethodConfig::SnapshotEnsemble { .. } => "snapshot_ensemble",
+            MethodConfig::SeedEnsemble { .. } => "seed_ensemble",
+            MethodConfig::Bagging { .. } => "bagging",
             MethodConfig::Sgmcmc { .. } => "sgmcmc",
         }
     }
@@ -564,7 +577,23 @@ enum MethodKind {
     Point,
     McDropout,
     SnapshotEnsemble,
+    SeedEnsemble,
+    Bagging,
     Sgmcmc,
+}
+
+impl MethodKind {
+    /// The kind's name as written in spec files.
+    fn name(self) -> &'static str {
+        match self {
+            MethodKind::Point => "point",
+            MethodKind::McDropout => "mc_dropout",
+            MethodKind::SnapshotEnsemble => "snapshot_ensemble",
+            MethodKind::SeedEnsemble => "seed_ensemble",
+            MethodKind::Bagging => "bagging",
+            MethodKind::Sgmcmc => "sgmcmc",
+        }
+    }
 }
 
 /// A `[[methods]]` entry as written.
@@ -599,6 +628,8 @@ struct MethodSection {
     cycles: Option<usize>,
     #[serde(default)]
     keep_last: Option<usize>,
+    #[serde(default)]
+    members: Option<usize>,
     #[serde(default)]
     model: Table,
     #[serde(default)]
@@ -659,6 +690,19 @@ impl RunConfig {
     pub fn run_id(&self) -> String {
         let json = serde_json::to_string(self).expect("a run configuration serialises");
         format!("{:016x}", derive_seed(0, &["run", &json]))
+    }
+
+    /// The epochs of training the run does, for progress bars: `train.epochs`, times the
+    /// members of an ensemble.
+    pub fn epochs_of_work(&self) -> u64 {
+        let members = match self.method_config {
+            MethodConfig::SeedEnsemble { members, .. } | MethodConfig::Bagging { members, .. } => {
+                members
+            }
+            MethodConfig::Sgmcmc { chains, .. } => chains,
+            _ => 1,
+        };
+        (self.train.epochs * members) as u64
     }
 
     /// The seed of a random stream of this run that belongs to the method (`purpose`: "noise"
@@ -1122,12 +1166,12 @@ fn resolve_variant(
         model.head.get_or_insert(default_head(task));
 
         let method_config = match section.kind {
-            MethodKind::Point | MethodKind::McDropout | MethodKind::SnapshotEnsemble => {
-                let kind = match section.kind {
-                    MethodKind::Point => "point",
-                    MethodKind::McDropout => "mc_dropout",
-                    _ => "snapshot_ensemble",
-                };
+            MethodKind::Point
+            | MethodKind::McDropout
+            | MethodKind::SnapshotEnsemble
+            | MethodKind::SeedEnsemble
+            | MethodKind::Bagging => {
+                let kind = section.kind.name();
                 let optimizer = section.optimizer.ok_or_else(|| {
                     err(
                         &format!("{at_method}.optimizer"),
@@ -1159,32 +1203,47 @@ fn resolve_variant(
                         format!("is a key of sgmcmc methods; a {kind} method takes an optimizer"),
                     ));
                 }
-                for (key, owner, given) in [
-                    ("passes", MethodKind::McDropout, section.passes.is_some()),
+                let ensembles = [MethodKind::SeedEnsemble, MethodKind::Bagging];
+                for (key, owners, given) in [
+                    (
+                        "passes",
+                        &[MethodKind::McDropout][..],
+                        section.passes.is_some(),
+                    ),
                     (
                         "cycles",
-                        MethodKind::SnapshotEnsemble,
+                        &[MethodKind::SnapshotEnsemble][..],
                         section.cycles.is_some(),
                     ),
                     (
                         "keep_last",
-                        MethodKind::SnapshotEnsemble,
+                        &[MethodKind::SnapshotEnsemble][..],
                         section.keep_last.is_some(),
                     ),
+                    ("members", &ensembles[..], section.members.is_some()),
                 ] {
-                    if given && section.kind != owner {
-                        let owner = match owner {
-                            MethodKind::McDropout => "mc_dropout",
-                            _ => "snapshot_ensemble",
-                        };
+                    if given && !owners.contains(&section.kind) {
+                        let owners: Vec<&str> = owners.iter().map(|k| k.name()).collect();
                         return Err(err(
                             &format!("{at_method}.{key}"),
-                            format!("is a key of {owner} methods, not of a {kind} method"),
+                            format!(
+                                "is a key of {} methods, not of a {kind} method",
+                                owners.join(" and ")
+                            ),
                         ));
                     }
                 }
+                let members = section.members.unwrap_or(5);
+                if ensembles.contains(&section.kind) && !(1..=10_000).contains(&members) {
+                    return Err(err(
+                        &format!("{at_method}.members"),
+                        format!("must be in 1..=10000, got {members}"),
+                    ));
+                }
                 match section.kind {
                     MethodKind::Point => MethodConfig::Point { optimizer },
+                    MethodKind::SeedEnsemble => MethodConfig::SeedEnsemble { optimizer, members },
+                    MethodKind::Bagging => MethodConfig::Bagging { optimizer, members },
                     MethodKind::SnapshotEnsemble => {
                         let cycles = section.cycles.ok_or_else(|| {
                             err(
@@ -1242,6 +1301,11 @@ fn resolve_variant(
                         "keep_last",
                         "snapshot_ensemble",
                         section.keep_last.is_some(),
+                    ),
+                    (
+                        "members",
+                        "seed_ensemble and bagging",
+                        section.members.is_some(),
                     ),
                 ] {
                     if given {

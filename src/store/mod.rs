@@ -6,13 +6,15 @@
 //! - `runs.parquet`, `metrics.parquet`, `predictions.parquet`, `traces.parquet`: the merged
 //!   files (the last two only when some run has such rows);
 //! - `parts/`: the runs finished since the last merge, one part each ([`parts`]);
-//! - `trials.parquet`: the trials of searches.
+//! - `trials.parquet`: the trials of searches;
+//! - `checkpoints/`: the finished members of ensemble runs still in progress ([`checkpoints`]).
 //!
 //! Every file is written through [`atomic::write_atomic`]. A resume reads what is done once
 //! ([`finished_runs`]: two columns of `runs.parquet` and a listing of `parts/`), never one file
 //! per run. This module knows nothing about methods or metrics; it must not compute anything.
 
 mod atomic;
+mod checkpoints;
 mod frames;
 mod merge;
 mod parts;
@@ -25,6 +27,7 @@ mod tests;
 use crate::error::StoreError;
 
 pub use atomic::{host_name, temporary_path, write_atomic};
+pub use checkpoints::{CHECKPOINTS_DIR, MemberCheckpoints};
 pub use merge::{STALE_DIR, finished_outputs, finished_runs, merge, retire_stale};
 pub use parts::write_part;
 

@@ -5,6 +5,7 @@ mod common;
 mod data_errors;
 mod determinism;
 mod end_to_end;
+mod ensembles;
 mod mc_dropout;
 mod search;
 mod sgmcmc;
