@@ -4,29 +4,25 @@
 //! plain slices and ndarray views; it must not run models, average samples (that is the
 //! predictive module's job) or know about splits and storage.
 //!
-//! It also owns the one rule for which value of a run is its final one ([`final_value`]), so
-//! tables, searches and learning curves cannot disagree about it.
+//! It also owns the registry of metric names and which way each improves ([`METRICS`],
+//! [`direction`]) and the one rule for which value of a run is its final one ([`final_value`]),
+//! so tables, searches and learning curves cannot disagree about either.
 //!
 //! Shapes are the caller's contract: mismatched lengths or out-of-range labels are programming
 //! errors and panic with a message that names the sizes. An empty input gives NaN (0/0), which the
 //! runner reports like any non-finite metric.
 
 mod classification;
+mod registry;
 mod regression;
 
 pub use classification::{ReliabilityBin, accuracy, brier, ece, nll, perplexity};
+pub use registry::{
+    Direction, METRICS, MetricInfo, direction, higher_is_better, is_known_metric, metric_info,
+};
 pub use regression::{gaussian_ll, gaussian_mixture_ll, rmse};
 
 use ndarray::ArrayView2;
-
-/// Whether a larger value of the metric is better, by metric name: `gaussian_ll` and `accuracy`
-/// → true; `rmse`, `nll`, `brier`, `perplexity`, `ece`, `loss` → false. A split prefix such as
-/// `test.` is ignored. Unknown names → false. The report module uses this to put the best value
-/// in bold.
-pub fn higher_is_better(metric: &str) -> bool {
-    let name = metric.rsplit('.').next().unwrap_or(metric);
-    matches!(name, "gaussian_ll" | "accuracy")
-}
 
 /// The final value of one metric of a run: the value at the run's last (epoch, step).
 ///
@@ -66,30 +62,6 @@ fn close(got: f64, want: f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn which_way_is_better() {
-        for up in [
-            "gaussian_ll",
-            "accuracy",
-            "test.accuracy",
-            "valid.gaussian_ll",
-        ] {
-            assert!(higher_is_better(up), "{up}");
-        }
-        for down in [
-            "rmse",
-            "nll",
-            "brier",
-            "perplexity",
-            "ece",
-            "loss",
-            "test.rmse",
-            "unknown",
-        ] {
-            assert!(!higher_is_better(down), "{down}");
-        }
-    }
 
     #[test]
     fn the_final_value_is_at_the_last_epoch_and_step() {
