@@ -90,16 +90,41 @@ pub struct ReliabilityBin {
     pub count: usize,
 }
 
+/// ECE, MCE and the reliability diagram of one set of predictions, from one binning pass.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Calibration {
+    /// Expected calibration error, as in [`ece`].
+    pub ece: f64,
+    /// Maximum calibration error, as in [`mce`].
+    pub mce: f64,
+    /// The reliability diagram: `bins` bins, lowest confidence first, empty ones included.
+    pub bins: Vec<ReliabilityBin>,
+}
+
 /// Expected calibration error with `bins` equal-width confidence bins (Naeini, Cooper & Hauskrecht
 /// 2015; Guo et al. 2017): ECE = Σ_b (|B_b|/n)·|acc(B_b) − conf(B_b)|.
 ///
 /// The confidence of example i is max_k p_ik and its prediction the argmax (ties to the lowest
 /// index, as in [`accuracy`]). As in Guo et al., bin b (0-based) holds confidences in
 /// (b/M, (b+1)/M]; confidence 0 goes to the first bin. Also returns the per-bin
-/// (confidence, accuracy, count) for reliability diagrams.
+/// (confidence, accuracy, count) for reliability diagrams. [`calibration`] gives ECE and MCE
+/// together.
 pub fn ece(probs: ArrayView2<f64>, labels: &[u32], bins: usize) -> (f64, Vec<ReliabilityBin>) {
+    let Calibration { ece, bins, .. } = calibration(probs, labels, bins);
+    (ece, bins)
+}
+
+/// Maximum calibration error (Naeini, Cooper & Hauskrecht 2015; Guo et al. 2017):
+/// MCE = max_b |acc(B_b) − conf(B_b)| over the non-empty bins B_b, binned as in [`ece`]. The
+/// worst-calibrated bin, however few examples it holds; NaN without examples.
+pub fn mce(probs: ArrayView2<f64>, labels: &[u32], bins: usize) -> f64 {
+    calibration(probs, labels, bins).mce
+}
+
+/// ECE, MCE and the reliability diagram with `bins` equal-width bins, binned as in [`ece`].
+pub fn calibration(probs: ArrayView2<f64>, labels: &[u32], bins: usize) -> Calibration {
     check_classes(probs, labels);
-    assert!(bins >= 1, "ECE needs at least one bin, got 0");
+    assert!(bins >= 1, "calibration needs at least one bin, got 0");
     let m = bins as f64;
     let mut conf_sum = vec![0.0f64; bins];
     let mut correct = vec![0usize; bins];
@@ -114,7 +139,9 @@ pub fn ece(probs: ArrayView2<f64>, labels: &[u32], bins: usize) -> (f64, Vec<Rel
         }
     }
     let n = labels.len() as f64;
-    let mut total = 0.0;
+    let mut ece = 0.0;
+    // None until a non-empty bin is seen: MCE without examples is NaN, not 0.
+    let mut mce: Option<f64> = None;
     let table = (0..bins)
         .map(|b| {
             let (confidence, accuracy) = if count[b] == 0 {
@@ -123,7 +150,15 @@ pub fn ece(probs: ArrayView2<f64>, labels: &[u32], bins: usize) -> (f64, Vec<Rel
                 let c = count[b] as f64;
                 (conf_sum[b] / c, correct[b] as f64 / c)
             };
-            total += count[b] as f64 / n * (accuracy - confidence).abs();
+            let gap = (accuracy - confidence).abs();
+            ece += count[b] as f64 / n * gap;
+            if count[b] > 0 {
+                // A NaN gap, once seen, stays the maximum rather than being skipped by `max`.
+                mce = Some(match mce {
+                    Some(worst) if worst.is_nan() || gap <= worst => worst,
+                    _ => gap,
+                });
+            }
             ReliabilityBin {
                 lower: b as f64 / m,
                 upper: (b + 1) as f64 / m,
@@ -133,7 +168,11 @@ pub fn ece(probs: ArrayView2<f64>, labels: &[u32], bins: usize) -> (f64, Vec<Rel
             }
         })
         .collect();
-    (total, table)
+    Calibration {
+        ece,
+        mce: mce.unwrap_or(f64::NAN),
+        bins: table,
+    }
 }
 
 /// The bin b with b/M < conf ≤ (b+1)/M. The guess ⌈conf·M⌉ − 1 is corrected by comparing with the
@@ -216,6 +255,8 @@ mod tests {
         let probs = Array2::from_shape_vec((15, 2), rows).unwrap();
         let (e, bins) = ece(probs.view(), &labels, 10);
         assert!(e.abs() < 1e-12, "{e}");
+        let worst = mce(probs.view(), &labels, 10);
+        assert!(worst.abs() < 1e-12, "{worst}");
         // 0.8 falls in (0.7, 0.8], bin 7; 0.6 in (0.5, 0.6], bin 5.
         assert_eq!(bins[7].count, 10);
         assert_eq!(bins[5].count, 5);
@@ -237,10 +278,55 @@ mod tests {
         let probs = array![[0.9, 0.1], [0.3, 0.7], [0.0, 1.0], [0.5, 0.5]];
         let (e, bins) = ece(probs.view(), &[0, 0, 1, 0], 2);
         close(e, 0.275);
+        // MCE = max(|2/3 − 2.6/3|, |1 − 0.5|) = max(0.2, 0.5) = 0.5: the single example of bin 0
+        // weighs as much as the three of bin 1.
+        close(mce(probs.view(), &[0, 0, 1, 0], 2), 0.5);
         assert_eq!((bins[0].count, bins[1].count), (1, 3));
         close(bins[1].confidence, 2.6 / 3.0);
         close(bins[1].accuracy, 2.0 / 3.0);
         close(bins[0].accuracy, 1.0);
+    }
+
+    #[test]
+    fn confident_and_right_is_perfectly_calibrated() {
+        // Confidence 1 on the right class everywhere: acc = conf = 1 in the last bin.
+        let probs = array![[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]];
+        let c = calibration(probs.view(), &[0, 2], 15);
+        assert_eq!((c.ece, c.mce), (0.0, 0.0));
+        assert_eq!(c.bins[14].count, 2);
+        // Confidence 1 and wrong: acc 0, conf 1, so ECE = MCE = 1.
+        let c = calibration(probs.view(), &[1, 0], 15);
+        assert_eq!((c.ece, c.mce), (1.0, 1.0));
+    }
+
+    #[test]
+    fn one_bin_ece_equals_mce() {
+        // One bin holds everything: predictions 0, 0, 1 with confidences 0.9, 0.6, 0.7 and
+        // labels 0, 1, 1, so acc = 2/3, conf = 2.2/3 and ECE = MCE = |2/3 − 2.2/3| = 0.2/3.
+        let probs = array![[0.9, 0.1], [0.6, 0.4], [0.3, 0.7]];
+        let c = calibration(probs.view(), &[0, 1, 1], 1);
+        close(c.ece, 0.2 / 3.0);
+        close(c.mce, 0.2 / 3.0);
+        assert_eq!(c.bins.len(), 1);
+        assert_eq!((c.bins[0].lower, c.bins[0].upper), (0.0, 1.0));
+    }
+
+    #[test]
+    fn a_single_class_is_always_right_and_calibrated() {
+        // K = 1: every confidence is 1 and every prediction the only label.
+        let probs = Array2::from_elem((4, 1), 1.0);
+        let c = calibration(probs.view(), &[0; 4], 10);
+        assert_eq!((c.ece, c.mce), (0.0, 0.0));
+        assert_eq!(accuracy(probs.view(), &[0; 4]), 1.0);
+        assert_eq!(brier(probs.view(), &[0; 4]), 0.0);
+    }
+
+    #[test]
+    fn calibration_without_examples_is_nan() {
+        let probs = Array2::<f64>::zeros((0, 3));
+        let c = calibration(probs.view(), &[], 10);
+        assert!(c.ece.is_nan() && c.mce.is_nan(), "{c:?}");
+        assert!(c.bins.iter().all(|b| b.count == 0));
     }
 
     #[test]

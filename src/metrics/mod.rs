@@ -16,7 +16,9 @@ mod classification;
 mod registry;
 mod regression;
 
-pub use classification::{ReliabilityBin, accuracy, brier, ece, nll, perplexity};
+pub use classification::{
+    Calibration, ReliabilityBin, accuracy, brier, calibration, ece, mce, nll, perplexity,
+};
 pub use registry::{
     Direction, METRICS, MetricInfo, direction, higher_is_better, is_known_metric, metric_info,
 };
