@@ -48,8 +48,9 @@ pub fn nll(probs: ArrayView2<f64>, labels: &[u32]) -> f64 {
 
 /// Brier score (Brier 1950) in its original multi-class form, summed over classes and averaged
 /// over examples: (1/n) Σ_i Σ_k (p_ik − 1[k = y_i])². It ranges over [0, 2]; a one-hot correct
-/// prediction scores 0 and the uniform distribution over K classes (K − 1)/K. (Some libraries
-/// divide by K as well, or score only the positive class in binary problems; this one does not.)
+/// prediction scores 0, a one-hot wrong one 2 and the uniform distribution over K classes
+/// (K − 1)/K. This is the `brier` the harness reports. Some libraries divide by K as well
+/// ([`brier_per_class`]) or score only the positive class in binary problems; this one does not.
 pub fn brier(probs: ArrayView2<f64>, labels: &[u32]) -> f64 {
     check_classes(probs, labels);
     let total: f64 = probs
@@ -67,6 +68,13 @@ pub fn brier(probs: ArrayView2<f64>, labels: &[u32]) -> f64 {
         })
         .sum();
     total / labels.len() as f64
+}
+
+/// Brier score divided by the number of classes K: (1/n) Σ_i (1/K) Σ_k (p_ik − 1[k = y_i])², the
+/// mean squared error over all n·K probabilities, in [0, 2/K]. Equal to [`brier`] / K; named so
+/// that the two conventions cannot be confused in a table.
+pub fn brier_per_class(probs: ArrayView2<f64>, labels: &[u32]) -> f64 {
+    brier(probs, labels) / probs.ncols() as f64
 }
 
 /// Perplexity of a language model, exp(mean token NLL) (natural log), as reported by Gan et al.
@@ -229,6 +237,9 @@ mod tests {
         // (0.7, 0.2, 0.1) with label 1: 0.49 + 0.64 + 0.01 = 1.14; a confidently wrong one-hot: 2.
         let probs = array![[0.7, 0.2, 0.1], [0.0, 0.0, 1.0]];
         close(brier(probs.view(), &[1, 0]), (1.14 + 2.0) / 2.0);
+        // Per class, over K = 3: (1.14 + 2)/2/3 = 0.5233…; uniform over 4: 3/4/4 = 3/16.
+        close(brier_per_class(probs.view(), &[1, 0]), (1.14 + 2.0) / 6.0);
+        close(brier_per_class(uniform.view(), &[0, 1, 2, 3, 0]), 0.1875);
     }
 
     #[test]

@@ -17,7 +17,8 @@ mod registry;
 mod regression;
 
 pub use classification::{
-    Calibration, ReliabilityBin, accuracy, brier, calibration, ece, mce, nll, perplexity,
+    Calibration, ReliabilityBin, accuracy, brier, brier_per_class, calibration, ece, mce, nll,
+    perplexity,
 };
 pub use registry::{
     Direction, METRICS, MetricInfo, direction, higher_is_better, is_known_metric, metric_info,
