@@ -15,6 +15,7 @@
 mod classification;
 mod registry;
 mod regression;
+mod uncertainty;
 
 pub use classification::{
     Calibration, ReliabilityBin, accuracy, brier, brier_per_class, calibration, ece, mce, nll,
@@ -24,6 +25,7 @@ pub use registry::{
     Direction, METRICS, MetricInfo, direction, higher_is_better, is_known_metric, metric_info,
 };
 pub use regression::{gaussian_ll, gaussian_mixture_ll, rmse};
+pub use uncertainty::{entropies, mutual_information, predictive_entropy};
 
 use ndarray::ArrayView2;
 
