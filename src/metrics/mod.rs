@@ -13,6 +13,7 @@
 //! runner reports like any non-finite metric.
 
 mod classification;
+mod ood;
 mod registry;
 mod regression;
 mod uncertainty;
@@ -21,6 +22,7 @@ pub use classification::{
     Calibration, ReliabilityBin, accuracy, brier, brier_per_class, calibration, ece, mce, nll,
     perplexity,
 };
+pub use ood::{aupr, auroc, fpr_at_95_tpr};
 pub use registry::{
     Direction, METRICS, MetricInfo, direction, higher_is_better, is_known_metric, metric_info,
 };

@@ -1,6 +1,6 @@
 //! Uncertainty scores of categorical predictives (n×K probabilities, rows = examples): the
 //! predictive entropy and its epistemic part, the mutual information between label and weights.
-//! Per example, either is a score for out-of-distribution detection.
+//! Per example, either is a score for out-of-distribution detection ([`super::ood`]).
 
 use ndarray::ArrayView2;
 
@@ -20,7 +20,8 @@ fn entropy(p: impl IntoIterator<Item = f64>) -> f64 {
 
 /// Per-example predictive entropy H[p_i] = −Σ_k p_ik ln p_ik in nats (Shannon 1948), 0·ln 0 = 0,
 /// between 0 (one-hot) and ln K (uniform). Higher means less certain, the direction
-/// out-of-distribution detection metrics expect of a score.
+/// out-of-distribution detection metrics ([`super::auroc`], [`super::aupr`],
+/// [`super::fpr_at_95_tpr`]) expect of their scores.
 pub fn entropies(probs: ArrayView2<f64>) -> Vec<f64> {
     probs
         .rows()
