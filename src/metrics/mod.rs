@@ -26,7 +26,9 @@ pub use ood::{aupr, auroc, fpr_at_95_tpr};
 pub use registry::{
     Direction, METRICS, MetricInfo, direction, higher_is_better, is_known_metric, metric_info,
 };
-pub use regression::{gaussian_ll, gaussian_mixture_ll, rmse};
+pub use regression::{
+    gaussian_ll, gaussian_mixture_ll, mixture_interval, mixture_interval_coverage, rmse,
+};
 pub use uncertainty::{entropies, mutual_information, predictive_entropy};
 
 use ndarray::ArrayView2;
