@@ -27,7 +27,8 @@ pub use registry::{
     Direction, METRICS, MetricInfo, direction, higher_is_better, is_known_metric, metric_info,
 };
 pub use regression::{
-    gaussian_ll, gaussian_mixture_ll, mixture_interval, mixture_interval_coverage, rmse,
+    crps_gaussian, crps_mixture, gaussian_ll, gaussian_mixture_ll, mixture_interval,
+    mixture_interval_coverage, rmse,
 };
 pub use uncertainty::{entropies, mutual_information, predictive_entropy};
 
