@@ -1,6 +1,5 @@
 //! The registry of every metric the harness reports: its name, which way is better, the tasks it
-//! applies to and its formula. Reports, searches and spec validation read directions from here,
-//! so a new metric is added in one place.
+//! applies to and its formula, in one place for reports, searches and spec checks to share.
 
 use crate::data::Task;
 
@@ -97,7 +96,7 @@ pub const METRICS: &[MetricInfo] = &[
         name: "mutual_information",
         direction: Direction::HigherIsBetter,
         tasks: CLASSIFICATION,
-        doc: "Mean mutual information between label and weights, H[p̄] − (1/S) Σ_s H[p_s] \
+        doc: "Mean mutual information between label and weights, H(p̄) − (1/S) Σ_s H(p_s) \
               (Houlsby et al. 2011; Gal 2016), the epistemic part of the entropy. Reported on \
               out-of-distribution data, where higher is better.",
     },

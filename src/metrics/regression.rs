@@ -190,8 +190,11 @@ pub fn mixture_interval_coverage(
     inside as f64 / target.len() as f64
 }
 
+/// 1/√π
+const FRAC_1_SQRT_PI: f64 = std::f64::consts::FRAC_2_SQRT_PI / 2.0;
+
 /// Continuous ranked probability score of Gaussian predictives, in closed form (Gneiting &
-/// Raftery 2007, eq. 21): (1/n) Σ_i σ_i [z_i (2Φ(z_i) − 1) + 2φ(z_i) − 1/√π] with
+/// Raftery 2007): (1/n) Σ_i σ_i [z_i (2Φ(z_i) − 1) + 2φ(z_i) − 1/√π] with
 /// z_i = (y_i − μ_i)/σ_i, where CRPS(F, y) = ∫ (F(x) − 1[x ≥ y])² dx. In the units of y; 0 only
 /// for a point mass at y. Variances must be > 0. NaN without examples.
 pub fn crps_gaussian(mean: &[f64], var: &[f64], target: &[f64]) -> f64 {
@@ -211,9 +214,6 @@ pub fn crps_gaussian(mean: &[f64], var: &[f64], target: &[f64]) -> f64 {
     total / target.len() as f64
 }
 
-/// 1/√π
-const FRAC_1_SQRT_PI: f64 = std::f64::consts::FRAC_2_SQRT_PI / 2.0;
-
 /// E|X| for X ~ N(μ, s²): s√(2/π) exp(−μ²/(2s²)) + μ(2Φ(μ/s) − 1), written with z = μ/s as
 /// s·(2φ(z) + z(2Φ(z) − 1)).
 fn expected_abs_normal(std_normal: &Normal, mu: f64, s: f64) -> f64 {
@@ -231,21 +231,21 @@ fn expected_abs_normal(std_normal: &Normal, mu: f64, s: f64) -> f64 {
 /// [`crps_gaussian`]. The pair term costs O(S²) per example (each pair once, by symmetry).
 pub fn crps_mixture(means: ArrayView2<f64>, vars: ArrayView2<f64>, target: &[f64]) -> f64 {
     check_mixture(means, vars);
-    let (s, n) = means.dim();
+    let (components, n) = means.dim();
     assert_same_len(n, target.len(), "mixture columns");
     let std_normal = Normal::standard();
-    let w = 1.0 / s as f64;
+    let w = 1.0 / components as f64;
     let mut total = 0.0;
     for ((mu, var), &y) in means.columns().into_iter().zip(vars.columns()).zip(target) {
         let mut to_target = 0.0;
         // Σ_s Σ_t E|X_s − X_t|: the diagonal is E|N(0, 2σ_s²)| = 2σ_s/√π, the rest each pair twice.
         let mut between = 0.0;
-        for a in 0..s {
-            to_target += expected_abs_normal(&std_normal, mu[a] - y, var[a].sqrt());
-            between += 2.0 * FRAC_1_SQRT_PI * var[a].sqrt();
-            for b in a + 1..s {
-                let spread = (var[a] + var[b]).sqrt();
-                between += 2.0 * expected_abs_normal(&std_normal, mu[a] - mu[b], spread);
+        for s in 0..components {
+            to_target += expected_abs_normal(&std_normal, mu[s] - y, var[s].sqrt());
+            between += 2.0 * FRAC_1_SQRT_PI * var[s].sqrt();
+            for t in s + 1..components {
+                let spread = (var[s] + var[t]).sqrt();
+                between += 2.0 * expected_abs_normal(&std_normal, mu[s] - mu[t], spread);
             }
         }
         total += w * to_target - 0.5 * w * w * between;

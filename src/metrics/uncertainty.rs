@@ -4,7 +4,7 @@
 
 use ndarray::ArrayView2;
 
-/// Rounding allowance of [`mutual_information`], in nats. The rounding of H[p̄] (a mean of S
+/// Rounding allowance of [`mutual_information`], in nats. The rounding of H(p̄) (a mean of S
 /// probabilities, a sum of K terms) and of a mean of S entropies is at worst about
 /// 2(S + K)·ε·(ln K + 1) ≈ 2e-10 for S = K = 10⁴, so anything more negative than 1e-9 is not
 /// rounding.
@@ -18,7 +18,7 @@ fn entropy(p: impl IntoIterator<Item = f64>) -> f64 {
         .fold(0.0, |h, p| if p == 0.0 { h } else { h - p * p.ln() })
 }
 
-/// Per-example predictive entropy H[p_i] = −Σ_k p_ik ln p_ik in nats (Shannon 1948), 0·ln 0 = 0,
+/// Per-example predictive entropy H(p_i) = −Σ_k p_ik ln p_ik in nats (Shannon 1948), 0·ln 0 = 0,
 /// between 0 (one-hot) and ln K (uniform). Higher means less certain, the direction
 /// out-of-distribution detection metrics ([`super::auroc`], [`super::aupr`],
 /// [`super::fpr_at_95_tpr`]) expect of their scores.
@@ -30,7 +30,7 @@ pub fn entropies(probs: ArrayView2<f64>) -> Vec<f64> {
         .collect()
 }
 
-/// Mean predictive entropy (1/n) Σ_i H[p_i], H[p] = −Σ_k p_k ln p_k in nats with 0·ln 0 = 0, of
+/// Mean predictive entropy (1/n) Σ_i H(p_i), H(p) = −Σ_k p_k ln p_k in nats with 0·ln 0 = 0, of
 /// the averaged predictive p̄ of an ensemble or sampler (the total uncertainty of Depeweg et al.
 /// 2018). ln K for the uniform distribution; NaN without examples.
 pub fn predictive_entropy(probs: ArrayView2<f64>) -> f64 {
@@ -39,11 +39,11 @@ pub fn predictive_entropy(probs: ArrayView2<f64>) -> f64 {
 }
 
 /// Mutual information between the label and the weights, the BALD score (Houlsby et al. 2011;
-/// Gal 2016, §3.3): per example I_i = H[p̄_i] − (1/S) Σ_s H[p_si], with p̄_i = (1/S) Σ_s p_si,
+/// Gal 2016): per example I_i = H(p̄_i) − (1/S) Σ_s H(p_si), with p̄_i = (1/S) Σ_s p_si,
 /// the part of the predictive entropy that comes from disagreement between samples. Returns the
 /// mean over examples (NaN without examples) and the per-example values.
 ///
-/// `mean_probs` is p̄ (n×K) and `mean_sample_entropy[i]` is (1/S) Σ_s H[p_si], which a streaming
+/// `mean_probs` is p̄ (n×K) and `mean_sample_entropy[i]` is (1/S) Σ_s H(p_si), which a streaming
 /// predictive accumulates sample by sample (with [`entropies`]) without keeping the samples.
 ///
 /// I ≥ 0 exactly (entropy is concave, Jensen's inequality), so a value in [−1e-9, 0) is rounding
@@ -109,7 +109,7 @@ mod tests {
         assert!(predictive_entropy(Array2::<f64>::zeros((0, 3)).view()).is_nan());
     }
 
-    /// p̄ and (1/S) Σ_s H[p_s] as a streaming predictive would accumulate them.
+    /// p̄ and (1/S) Σ_s H(p_s) as a streaming predictive would accumulate them.
     fn average(samples: &[Array2<f64>]) -> (Array2<f64>, Vec<f64>) {
         let s = samples.len() as f64;
         let mean_probs = samples
@@ -127,7 +127,7 @@ mod tests {
 
     #[test]
     fn mutual_information_is_zero_when_samples_agree() {
-        // Three identical samples: p̄ = p and H[p̄] = (1/3)·3·H[p], up to rounding of the mean
+        // Three identical samples: p̄ = p and H(p̄) = (1/3)·3·H(p), up to rounding of the mean
         // (≈ 1e-16), which the tolerance sets to 0.
         let p = array![[0.7, 0.2, 0.1], [0.3, 0.3, 0.4]];
         let (mean_probs, mean_entropy) = average(&[p.clone(), p.clone(), p]);
@@ -141,7 +141,7 @@ mod tests {
 
     #[test]
     fn mutual_information_of_confident_disagreement_is_ln_2() {
-        // Samples (1, 0) and (0, 1): p̄ = (½, ½), H[p̄] = ln 2, each H[p_s] = 0, so I = ln 2,
+        // Samples (1, 0) and (0, 1): p̄ = (½, ½), H(p̄) = ln 2, each H(p_s) = 0, so I = ln 2,
         // the most two classes allow. A second example on which both samples say (1, 0): I = 0.
         let a = array![[1.0, 0.0], [1.0, 0.0]];
         let b = array![[0.0, 1.0], [1.0, 0.0]];
@@ -155,7 +155,7 @@ mod tests {
     #[test]
     fn only_rounding_is_clamped() {
         let uniform = array![[0.5, 0.5], [0.5, 0.5]];
-        // H[p̄] = ln 2; a mean sample entropy 1e-13 above it is rounding → 0; 0.1 above it is not
+        // H(p̄) = ln 2; a mean sample entropy 1e-13 above it is rounding → 0; 0.1 above it is not
         // and stays −0.1.
         let (_, mi) = mutual_information(uniform.view(), &[LN_2 + 1e-13, LN_2 + 0.1]);
         assert_eq!(mi[0], 0.0);
