@@ -82,7 +82,20 @@ impl Default for ReportOptions {
 
 fn check_split_metric(key: String, value: &str) -> Result<(), (String, String)> {
     match value.split_once('.') {
-        Some((split, metric)) if SPLITS.contains(&split) && !metric.is_empty() => Ok(()),
+        Some((split, metric)) if SPLITS.contains(&split) && !metric.is_empty() => {
+            if crate::metrics::is_known_metric(metric) {
+                Ok(())
+            } else {
+                let known: Vec<&str> = crate::metrics::METRICS.iter().map(|m| m.name).collect();
+                Err((
+                    key,
+                    format!(
+                        "unknown metric {metric:?} in {value:?}; known metrics: {}",
+                        known.join(", ")
+                    ),
+                ))
+            }
+        }
         _ => Err((
             key,
             format!(

@@ -187,6 +187,18 @@ fn toy_parameters_are_range_checked() {
     assert_names(&e, "data.classes", &["n = 80", "at least 90"]);
 }
 
+/// The metric registry gives every table column its direction; a name it does not know would be
+/// ranked blindly, so it is refused.
+#[test]
+fn unknown_report_metrics_are_refused_with_the_known_ones() {
+    let e = refused(TINY, &["report.metrics=[\"test.rmse\", \"test.auroc\"]"]);
+    assert_names(
+        &e,
+        "report.metrics[1]",
+        &["unknown metric", "ood_auroc", "gaussian_ll"],
+    );
+}
+
 #[test]
 fn idx_sources_are_checked() {
     let idx = |lines: &str| {
