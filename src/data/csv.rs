@@ -9,7 +9,6 @@
 //! (`1f 8b`) are decompressed first, whatever the file is called.
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::Path;
 
 use ndarray::{Array1, Array2};
@@ -65,23 +64,8 @@ pub fn read_csv(
     task: Task,
     header: Option<bool>,
 ) -> Result<Dataset, DataError> {
-    let decompressed;
-    let bytes = if bytes.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::new();
-        flate2::read::MultiGzDecoder::new(bytes)
-            .read_to_end(&mut out)
-            .map_err(|source| DataError::Io {
-                path: path.to_path_buf(),
-                source,
-                hint: "The file is gzip-compressed but does not decompress (truncated or \
-                       corrupt?); obtain it again, see data/README.md"
-                    .to_string(),
-            })?;
-        decompressed = out;
-        &decompressed[..]
-    } else {
-        bytes
-    };
+    let decompressed = super::idx::gunzip(bytes, path)?;
+    let bytes = &decompressed[..];
     let text = std::str::from_utf8(bytes).map_err(|e| {
         let line = 1 + bytes[..e.valid_up_to()]
             .iter()

@@ -19,10 +19,14 @@ use crate::error::DataError;
 /// The type code of unsigned bytes, the only one MNIST-style files use.
 const UBYTE: u8 = 0x08;
 
-/// Decompresses gzip bytes (recognised by their magic number); other bytes pass through.
-fn gunzip(bytes: &[u8], path: &Path) -> Result<Vec<u8>, DataError> {
+/// Decompresses gzip bytes (recognised by their magic number); other bytes pass through. Used
+/// by every file reader of the data module.
+pub(super) fn gunzip<'a>(
+    bytes: &'a [u8],
+    path: &Path,
+) -> Result<std::borrow::Cow<'a, [u8]>, DataError> {
     if !bytes.starts_with(&[0x1f, 0x8b]) {
-        return Ok(bytes.to_vec());
+        return Ok(std::borrow::Cow::Borrowed(bytes));
     }
     let mut out = Vec::new();
     flate2::read::MultiGzDecoder::new(bytes)
@@ -34,7 +38,7 @@ fn gunzip(bytes: &[u8], path: &Path) -> Result<Vec<u8>, DataError> {
                    obtain it again, see data/README.md"
                 .to_string(),
         })?;
-    Ok(out)
+    Ok(std::borrow::Cow::Owned(out))
 }
 
 fn malformed(path: &Path, message: String) -> DataError {
