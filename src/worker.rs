@@ -140,7 +140,13 @@ impl<'a> Worker<'a> {
             return Outcome::Skipped(done);
         }
         let tick = || self.bar.inc(1);
-        let checkpoints = store::MemberCheckpoints::new(self.results, &run.run_id).ok();
+        // Only ensembles keep members; other runs touch no checkpoint directory.
+        let checkpoints = run
+            .config
+            .method_config
+            .has_members()
+            .then(|| store::MemberCheckpoints::new(self.results, &run.run_id).ok())
+            .flatten();
         let Some(output) = train_run(run, self.data, self.cancel, &tick, checkpoints.as_ref())
         else {
             self.cancelled.store(true, Ordering::Relaxed);

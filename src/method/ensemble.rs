@@ -53,6 +53,10 @@ pub fn run(
     let (config, data) = (input.config, input.data);
     let mut eval = Evaluator::new(data, input.grid, config.predictions);
     let mut output = MethodOutput::default();
+    // Every member takes the same number of updates (a resample has the part's length).
+    let shape = Trainer::new(config, &data.train, optimizer.lr());
+    let member_steps = shape.total_steps;
+    output.n_params = shape.params.len() as u64;
     let mut steps = 0;
     for m in 0..members {
         let stored = input
@@ -62,8 +66,6 @@ pub fn run(
         let train_len = data.train.len();
         let outputs = match stored {
             Some(outputs) => {
-                let batch = config.train.batch_size.min(train_len.max(1));
-                steps += train_len.div_ceil(batch) * config.train.epochs;
                 for _ in 0..config.train.epochs {
                     (input.on_epoch)();
                 }
@@ -96,26 +98,21 @@ pub fn run(
                 };
                 driver::train(&member_input, &mut chains, &Evaluation::TrainOnly)?;
                 let trainer = &mut chains[0].trainer;
-                steps += trainer.step;
                 let outputs = eval.outputs(&mut trainer.network, &trainer.params, data, input.grid);
                 if let Some(store) = input.members {
                     store.save(m, &encode(&outputs));
                 }
-                output.n_params = trainer.params.len() as u64;
                 outputs
             }
         };
         eval.add_outputs(&outputs);
+        steps += member_steps;
         let kept = m + 1;
         if kept.is_power_of_two() || kept == members {
             output
                 .metrics
                 .extend(eval.metric_rows(config.train.epochs, steps));
         }
-    }
-    if output.n_params == 0 {
-        let network = super::build_network(config, &data.train);
-        output.n_params = network.n_params() as u64;
     }
     output.n_samples = members as u64;
     if config.predictions {

@@ -557,6 +557,15 @@ fn is_one(n: &usize) -> bool {
 }
 
 impl MethodConfig {
+    /// Whether the method trains members one after another (an ensemble whose finished members
+    /// can be checkpointed).
+    pub fn has_members(&self) -> bool {
+        matches!(
+            self,
+            MethodConfig::SeedEnsemble { .. } | MethodConfig::Bagging { .. }
+        )
+    }
+
     /// The kind's name as written in spec files.
     pub fn kind_name(&self) -> &'static str {
         match self {

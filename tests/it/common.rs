@@ -78,3 +78,31 @@ pub fn bytes(root: &Path, name: &str, file: &str) -> Vec<u8> {
     std::fs::read(root.join("results").join(name).join(file))
         .unwrap_or_else(|e| panic!("{file}: {e}"))
 }
+
+/// `(metric, value, samples)` of a run's test rows at its last (epoch, step, samples).
+pub fn final_test_metrics(
+    results: &bayeslab::store::Results,
+    method: &str,
+    seed: u32,
+) -> Vec<(String, f64, i64)> {
+    let run = results
+        .runs
+        .iter()
+        .find(|r| r.method == method && r.seed == seed)
+        .unwrap();
+    let rows: Vec<_> = results
+        .metrics
+        .iter()
+        .filter(|(id, m)| *id == run.run_id && m.split == "test")
+        .map(|(_, m)| m)
+        .collect();
+    let last = rows
+        .iter()
+        .map(|m| (m.epoch, m.step, m.samples))
+        .max()
+        .unwrap();
+    rows.iter()
+        .filter(|m| (m.epoch, m.step, m.samples) == last)
+        .map(|m| (m.metric.clone(), m.value, m.samples))
+        .collect()
+}

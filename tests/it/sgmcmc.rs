@@ -64,33 +64,6 @@ fn sgld_burn_in(line: &str) -> String {
     CHAINS.replace(burn_in, &format!("{line}\nthin = 1\n"))
 }
 
-fn final_test_metrics(
-    results: &bayeslab::store::Results,
-    method: &str,
-    seed: u32,
-) -> Vec<(String, f64, i64)> {
-    let run = results
-        .runs
-        .iter()
-        .find(|r| r.method == method && r.seed == seed)
-        .unwrap();
-    let rows: Vec<_> = results
-        .metrics
-        .iter()
-        .filter(|(id, m)| *id == run.run_id && m.split == "test")
-        .map(|(_, m)| m)
-        .collect();
-    let last = rows
-        .iter()
-        .map(|m| (m.epoch, m.step, m.samples))
-        .max()
-        .unwrap();
-    rows.iter()
-        .filter(|m| (m.epoch, m.step, m.samples) == last)
-        .map(|m| (m.metric.clone(), m.value, m.samples))
-        .collect()
-}
-
 /// SGLD at T = 0 with a flat prior is SGD: from the same initial weights and batches (common
 /// random numbers), keeping only the last weights, its test metrics equal SGD's bit for bit.
 #[test]

@@ -50,30 +50,6 @@ fn experiment(sets: &[&str]) -> bayeslab::spec::Experiment {
     bayeslab::spec::parse("snapshots.toml", SNAPSHOTS, &sets).unwrap()
 }
 
-/// `(samples, metric, value)` of a run's test rows at its last step.
-fn final_test(results: &bayeslab::store::Results, method: &str, seed: u32) -> Vec<(String, f64)> {
-    let run = results
-        .runs
-        .iter()
-        .find(|r| r.method == method && r.seed == seed)
-        .unwrap();
-    let rows: Vec<_> = results
-        .metrics
-        .iter()
-        .filter(|(id, m)| *id == run.run_id && m.split == "test")
-        .map(|(_, m)| m)
-        .collect();
-    let last = rows
-        .iter()
-        .map(|m| (m.epoch, m.step, m.samples))
-        .max()
-        .unwrap();
-    rows.iter()
-        .filter(|m| (m.epoch, m.step, m.samples) == last)
-        .map(|m| (m.metric.clone(), m.value))
-        .collect()
-}
-
 #[test]
 fn snapshots_are_the_cycle_ends_and_the_last_one_is_the_point_method() {
     let root = temp_dir("snapshots");
@@ -81,10 +57,18 @@ fn snapshots_are_the_cycle_ends_and_the_last_one_is_the_point_method() {
     assert_eq!((summary.ok, summary.failed), (6, 0));
     let results = bayeslab::store::load(&root.join("results/snapshots")).unwrap();
     for seed in 0..2 {
-        let point = final_test(&results, "point_cyclic", seed);
+        let point = final_test_metrics(&results, "point_cyclic", seed);
         assert_eq!(point.len(), 2);
-        assert_eq!(point, final_test(&results, "last", seed), "seed {seed}");
-        assert_ne!(point, final_test(&results, "two", seed), "seed {seed}");
+        assert_eq!(
+            point,
+            final_test_metrics(&results, "last", seed),
+            "seed {seed}"
+        );
+        assert_ne!(
+            point,
+            final_test_metrics(&results, "two", seed),
+            "seed {seed}"
+        );
     }
     let two = results.runs.iter().find(|r| r.method == "two").unwrap();
     assert_eq!(two.n_samples, 2);
