@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use super::{Dataset, Prepared, load_dataset, make_split, prepare};
+use super::{Dataset, Prepared, load_dataset, load_ood, make_split, prepare};
 use crate::error::DataError;
 use crate::spec::{RunConfig, RunSpec};
 
@@ -22,6 +22,7 @@ impl DataCache {
         let cache = DataCache::default();
         for run in runs {
             cache.get(&run.config)?;
+            cache.ood(&run.config)?;
         }
         Ok(cache)
     }
@@ -36,7 +37,17 @@ impl DataCache {
 
     /// The data set of a run (loaded now if it was not yet).
     pub fn get(&self, config: &RunConfig) -> Result<Arc<Dataset>, DataError> {
-        let key = Self::key(config);
+        self.cached(Self::key(config), || {
+            load_dataset(&config.data, config.data_seed())
+        })
+    }
+
+    /// A data set read from a `[data]`-like section, cached under `key`.
+    fn cached(
+        &self,
+        key: String,
+        load: impl FnOnce() -> Result<Dataset, DataError>,
+    ) -> Result<Arc<Dataset>, DataError> {
         if let Some(set) = self
             .sets
             .lock()
@@ -45,7 +56,7 @@ impl DataCache {
         {
             return Ok(Arc::clone(set));
         }
-        let set = Arc::new(load_dataset(&config.data, config.data_seed())?);
+        let set = Arc::new(load()?);
         self.sets
             .lock()
             .expect("no panics hold this lock")
@@ -53,7 +64,38 @@ impl DataCache {
         Ok(set)
     }
 
-    /// The standardised train/valid/test parts of a run's split.
+    /// The out-of-distribution data sets of a run, by name, each cut to its `rows`; an error when
+    /// one has not as many input features as the training data.
+    pub fn ood(&self, config: &RunConfig) -> Result<Vec<(String, Arc<Dataset>)>, DataError> {
+        let features = self.get(config)?.n_features();
+        config
+            .data
+            .ood
+            .iter()
+            .map(|(name, ood)| {
+                let key = format!("ood#{}", serde_json::to_string(ood).unwrap_or_default());
+                let set = self.cached(key, || {
+                    let set = load_ood(&ood.as_data())?;
+                    Ok(match ood.rows {
+                        Some(rows) if rows < set.len() => {
+                            set.select(&(0..rows).collect::<Vec<_>>())
+                        }
+                        _ => set,
+                    })
+                })?;
+                if set.n_features() != features {
+                    return Err(DataError::Invalid(format!(
+                        "data.ood.{name}: {} has {} input features, the training data {features};                          an OOD part must have the inputs the model takes",
+                        ood.path.display(),
+                        set.n_features()
+                    )));
+                }
+                Ok((name.clone(), set))
+            })
+            .collect()
+    }
+
+    /// The standardised train/valid/test parts of a run's split, and its OOD inputs.
     pub fn prepare(&self, config: &RunConfig) -> Result<Prepared, DataError> {
         let set = self.get(config)?;
         let split = make_split(
@@ -62,6 +104,8 @@ impl DataCache {
             config.split as usize,
             config.split_seed(),
         )?;
-        Ok(prepare(&set, &split, config.data.standardize))
+        let ood = self.ood(config)?;
+        let prepared = prepare(&set, &split, config.data.standardize);
+        Ok(prepared.with_ood(ood.iter().map(|(n, s)| (n.clone(), s.as_ref())).collect()))
     }
 }

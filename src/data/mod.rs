@@ -26,7 +26,7 @@ pub use batch::{Batcher, bootstrap};
 pub use cache::DataCache;
 pub use csv::{load_csv, read_csv};
 pub use idx::read_idx;
-pub use source::{SHIPPED_DATA, load_dataset, shipped_data};
+pub use source::{SHIPPED_DATA, load_dataset, load_ood, shipped_data};
 pub use split::{Split, SplitConfig, check_split, make_split};
 pub use standardize::{Prepared, Standardizer, prepare};
 pub use toy::{spirals, toy_gap_1d, toy_gap_1d_f, toy_gap_1d_grid, two_moons};

@@ -13,6 +13,20 @@ use crate::spec::{DataConfig, DataSourceKind};
 /// before any run starts. Toy generators use the experiment's data seed, so every run of an
 /// experiment sees the same data.
 pub fn load_dataset(config: &DataConfig, seed: u64) -> Result<Dataset, DataError> {
+    let (set, origin) = read_source(config, seed)?;
+    check_split(set.len(), &config.split)
+        .map_err(|e| DataError::Invalid(format!("{origin}: data.{e}")))?;
+    Ok(set)
+}
+
+/// Reads the file data set of an out-of-distribution part (no split: every row is evaluated).
+pub fn load_ood(config: &DataConfig) -> Result<Dataset, DataError> {
+    read_source(config, 0).map(|(set, _)| set)
+}
+
+/// The data set a data section names, inputs divided by `divide_inputs_by`, and where it came
+/// from (for messages).
+fn read_source(config: &DataConfig, seed: u64) -> Result<(Dataset, String), DataError> {
     let mut rng = rng_from_seed(seed);
     let n = config.n.unwrap_or(0);
     let noise = config.noise.unwrap_or(0.0);
@@ -57,14 +71,12 @@ pub fn load_dataset(config: &DataConfig, seed: u64) -> Result<Dataset, DataError
             (set, format!("spirals (n = {n})"))
         }
     };
-    check_split(set.len(), &config.split)
-        .map_err(|e| DataError::Invalid(format!("{origin}: data.{e}")))?;
     let mut set = set;
     if let Some(d) = config.divide_inputs_by {
         let d = d as f32;
         set.x.mapv_inplace(|v| v / d);
     }
-    Ok(set)
+    Ok((set, origin))
 }
 
 /// The bytes of a data file: the file at `path`, or the shipped copy it names when no such file

@@ -117,13 +117,27 @@ impl Standardizer {
     }
 }
 
-/// The three parts of one split, standardised with statistics of the train part only.
+/// The three parts of one split, standardised with statistics of the train part only, and the
+/// inputs of the out-of-distribution parts (`[data.ood.<name>]`), by name, transformed alike.
 #[derive(Clone, Debug)]
 pub struct Prepared {
     pub train: Dataset,
     pub valid: Dataset,
     pub test: Dataset,
     pub scaler: Standardizer,
+    pub ood: Vec<(String, Array2<f32>)>,
+}
+
+impl Prepared {
+    /// Adds out-of-distribution inputs (original scale), standardised with the training part's
+    /// statistics as the test inputs are.
+    pub fn with_ood(mut self, parts: Vec<(String, &Dataset)>) -> Self {
+        self.ood = parts
+            .into_iter()
+            .map(|(name, set)| (name, self.scaler.transform_x(&set.x)))
+            .collect();
+        self
+    }
 }
 
 /// Cuts `data` by `split` and, when `standardize` is set, standardises the features of all three
@@ -139,6 +153,7 @@ pub fn prepare(data: &Dataset, split: &Split, standardize: bool) -> Prepared {
             valid,
             test,
             scaler: Standardizer::identity(data.n_features()),
+            ood: Vec::new(),
         };
     }
     let scaler = Standardizer::fit(&train, data.task() == Task::Regression);
@@ -147,6 +162,7 @@ pub fn prepare(data: &Dataset, split: &Split, standardize: bool) -> Prepared {
         valid: scaler.transform(&valid),
         test: scaler.transform(&test),
         scaler,
+        ood: Vec::new(),
     }
 }
 

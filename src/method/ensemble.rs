@@ -62,7 +62,9 @@ pub fn run(
         let stored = input
             .members
             .and_then(|store| store.load(m))
-            .and_then(|bytes| decode(&bytes));
+            .and_then(|bytes| decode(&bytes))
+            // Outputs for other parts (the spec's OOD parts changed) are trained again.
+            .filter(|outputs| outputs.len() == eval.n_parts());
         let train_len = data.train.len();
         let outputs = match stored {
             Some(outputs) => {
@@ -83,6 +85,7 @@ pub fn run(
                             valid: data.valid.select(&[]),
                             test: data.test.select(&[]),
                             scaler: data.scaler.clone(),
+                            ood: Vec::new(),
                         };
                         &resampled
                     }
@@ -121,23 +124,23 @@ pub fn run(
     Ok(output)
 }
 
-const MAGIC: &[u8; 8] = b"BLMEMB01";
+const MAGIC: &[u8; 8] = b"BLMEMB02";
 
-/// The bytes of a member's outputs: a magic number, then per part a tag (0 none, 1 Gaussian
-/// with n means and n variances in f32, 2 categorical with rows × classes probabilities in f64),
-/// little-endian.
-pub fn encode(outputs: &[Option<HeadOutput>; 3]) -> Vec<u8> {
+/// The bytes of a member's outputs: a magic number, the number of parts (u64), then per part a
+/// tag (1 Gaussian with n means and n variances in f32, 2 categorical with rows × classes
+/// probabilities in f64), little-endian.
+pub fn encode(outputs: &[HeadOutput]) -> Vec<u8> {
     let mut out = MAGIC.to_vec();
+    out.extend((outputs.len() as u64).to_le_bytes());
     for part in outputs {
         match part {
-            None => out.push(0),
-            Some(HeadOutput::Gaussian { mean, var }) => {
+            HeadOutput::Gaussian { mean, var } => {
                 out.push(1);
                 out.extend((mean.len() as u64).to_le_bytes());
                 mean.iter().for_each(|v| out.extend(v.to_le_bytes()));
                 var.iter().for_each(|v| out.extend(v.to_le_bytes()));
             }
-            Some(HeadOutput::Categorical { probs }) => {
+            HeadOutput::Categorical { probs } => {
                 out.push(2);
                 out.extend((probs.nrows() as u64).to_le_bytes());
                 out.extend((probs.ncols() as u64).to_le_bytes());
@@ -149,17 +152,18 @@ pub fn encode(outputs: &[Option<HeadOutput>; 3]) -> Vec<u8> {
 }
 
 /// [`encode`] undone; `None` for bytes it did not write (the member is then trained again).
-pub fn decode(bytes: &[u8]) -> Option<[Option<HeadOutput>; 3]> {
+pub fn decode(bytes: &[u8]) -> Option<Vec<HeadOutput>> {
     let mut rest = bytes.strip_prefix(MAGIC.as_slice())?;
     let mut take = |n: usize| -> Option<&[u8]> {
         let (head, tail) = rest.split_at_checked(n)?;
         rest = tail;
         Some(head)
     };
-    let mut parts: [Option<HeadOutput>; 3] = [None, None, None];
-    for part in &mut parts {
-        *part = match take(1)?[0] {
-            0 => None,
+    let count = u64::from_le_bytes(take(8)?.try_into().ok()?) as usize;
+    // Each part takes at least 9 bytes, so a damaged count cannot reserve much.
+    let mut parts = Vec::with_capacity(count.min(bytes.len() / 9));
+    for _ in 0..count {
+        parts.push(match take(1)?[0] {
             1 => {
                 let n = u64::from_le_bytes(take(8)?.try_into().ok()?) as usize;
                 let floats = |b: &[u8]| -> Vec<f32> {
@@ -169,7 +173,7 @@ pub fn decode(bytes: &[u8]) -> Option<[Option<HeadOutput>; 3]> {
                 };
                 let mean = floats(take(n.checked_mul(4)?)?);
                 let var = floats(take(n.checked_mul(4)?)?);
-                Some(HeadOutput::Gaussian { mean, var })
+                HeadOutput::Gaussian { mean, var }
             }
             2 => {
                 let rows = u64::from_le_bytes(take(8)?.try_into().ok()?) as usize;
@@ -178,12 +182,12 @@ pub fn decode(bytes: &[u8]) -> Option<[Option<HeadOutput>; 3]> {
                     .chunks_exact(8)
                     .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")))
                     .collect();
-                Some(HeadOutput::Categorical {
+                HeadOutput::Categorical {
                     probs: ndarray::Array2::from_shape_vec((rows, cols), values).ok()?,
-                })
+                }
             }
             _ => return None,
-        };
+        });
     }
     rest.is_empty().then_some(parts)
 }
@@ -196,14 +200,13 @@ mod tests {
     #[test]
     fn member_outputs_round_trip_bit_for_bit_and_damage_is_refused() {
         let outputs = [
-            Some(HeadOutput::Gaussian {
+            HeadOutput::Gaussian {
                 mean: vec![0.1, -2.5e-30, f32::MAX],
                 var: vec![1e-7, 3.0, 0.5],
-            }),
-            None,
-            Some(HeadOutput::Categorical {
+            },
+            HeadOutput::Categorical {
                 probs: array![[0.1, 0.9], [1.0 / 3.0, 2.0 / 3.0]],
-            }),
+            },
         ];
         let bytes = encode(&outputs);
         let back = decode(&bytes).unwrap();
@@ -213,5 +216,7 @@ mod tests {
         longer.push(0);
         assert!(decode(&longer).is_none(), "trailing bytes");
         assert!(decode(b"not a checkpoint").is_none());
+        assert!(decode(b"BLMEMB01\x00").is_none(), "an older format");
+        assert_eq!(decode(&encode(&[])).unwrap().len(), 0);
     }
 }

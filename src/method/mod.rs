@@ -17,7 +17,7 @@ use ndarray::Array2;
 use crate::data::{Batcher, Dataset, Prepared, TargetValues};
 use crate::nn::{HeadOutput, MlpConfig, Mode, Network};
 use crate::optim::{Schedule, clip_grad_norm};
-use crate::predictive::{Predictive, Summary};
+use crate::predictive::{Predictive, Summary, UncertaintyScore};
 use crate::rng::{Rng, rng_from_seed};
 use crate::spec::{MethodConfig, ModelKind, RunConfig, default_head};
 use crate::store::{MetricRow, PredictionRow, TraceRow};
@@ -288,35 +288,114 @@ impl Trainer {
     }
 }
 
-/// Predictives over the validation part, the test part and the plotting grid, fed one sample
-/// (weights + mode) at a time.
+/// Which inputs an evaluation part predicts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum PartRole {
+    Valid,
+    Test,
+    /// The i-th out-of-distribution part of [`Prepared::ood`].
+    Ood(usize),
+    Grid,
+}
+
+/// One evaluation part: its split name in the results, its inputs and its predictive.
+#[derive(Clone, Debug)]
+struct EvalPart {
+    name: String,
+    role: PartRole,
+    predictive: Predictive,
+}
+
+/// The predictives of a run's evaluation parts — validation, test, each out-of-distribution part
+/// (`[data.ood.<name>]`, split = its name) and the plotting grid, in that order — fed one sample
+/// (weights + mode) at a time. Metrics that compare two parts (OOD detection) are computed here,
+/// once, from the parts' predictives, never by a method.
 pub struct Evaluator {
-    pub valid: Option<Predictive>,
-    pub test: Option<Predictive>,
-    pub grid: Option<Predictive>,
+    parts: Vec<EvalPart>,
     out: HeadOutput,
 }
 
+/// The OOD detection metrics of an OOD part against the test part, with the uncertainty score
+/// each uses: `ood_*` by predictive entropy, `ood_*_mi` by mutual information.
+const OOD_METRICS: [(UncertaintyScore, [&str; 3]); 2] = [
+    (
+        UncertaintyScore::Entropy,
+        ["ood_auroc", "ood_aupr", "ood_fpr95"],
+    ),
+    (
+        UncertaintyScore::MutualInformation,
+        ["ood_auroc_mi", "ood_aupr_mi", "ood_fpr95_mi"],
+    ),
+];
+
 impl Evaluator {
-    /// Empty predictives for the data's validation and test parts (skipped when empty) and the
-    /// grid when one is given and `with_grid`.
+    /// Empty predictives for the data's validation and test parts (skipped when empty), its OOD
+    /// parts, and the grid when one is given and `with_grid`.
     pub fn new(data: &Prepared, grid: Option<&Grid>, with_grid: bool) -> Self {
-        let part = |d: &Dataset| (!d.is_empty()).then(|| Predictive::new(&d.y, &data.scaler));
         let classes = match &data.train.y {
             TargetValues::Real(_) => None,
             TargetValues::Class { n_classes, .. } => Some(*n_classes),
         };
+        let mut parts = Vec::new();
+        for (name, role, d) in [
+            ("valid", PartRole::Valid, &data.valid),
+            ("test", PartRole::Test, &data.test),
+        ] {
+            if !d.is_empty() {
+                parts.push(EvalPart {
+                    name: name.into(),
+                    role,
+                    predictive: Predictive::new(&d.y, &data.scaler),
+                });
+            }
+        }
+        for (i, (name, x)) in data.ood.iter().enumerate() {
+            parts.push(EvalPart {
+                name: name.clone(),
+                role: PartRole::Ood(i),
+                predictive: Predictive::unlabelled(x.nrows(), classes, &data.scaler),
+            });
+        }
+        if let Some(g) = grid.filter(|_| with_grid) {
+            parts.push(EvalPart {
+                name: "grid".into(),
+                role: PartRole::Grid,
+                predictive: Predictive::unlabelled(g.x.nrows(), classes, &data.scaler),
+            });
+        }
         Evaluator {
-            valid: part(&data.valid),
-            test: part(&data.test),
-            grid: grid
-                .filter(|_| with_grid)
-                .map(|g| Predictive::unlabelled(g.x.nrows(), classes, &data.scaler)),
+            parts,
             out: HeadOutput::Gaussian {
                 mean: Vec::new(),
                 var: Vec::new(),
             },
         }
+    }
+
+    /// The inputs of a part.
+    fn inputs<'d>(
+        role: PartRole,
+        data: &'d Prepared,
+        grid: Option<&'d Grid>,
+    ) -> ndarray::ArrayView2<'d, f32> {
+        match role {
+            PartRole::Valid => data.valid.x.view(),
+            PartRole::Test => data.test.x.view(),
+            PartRole::Ood(i) => data.ood[i].1.view(),
+            PartRole::Grid => grid.expect("a grid part has its grid").x.view(),
+        }
+    }
+
+    fn part(&self, role: PartRole) -> Option<&Predictive> {
+        self.parts
+            .iter()
+            .find(|p| p.role == role)
+            .map(|p| &p.predictive)
+    }
+
+    /// The test part's predictive, if the data have a test part.
+    pub fn test(&self) -> Option<&Predictive> {
+        self.part(PartRole::Test)
     }
 
     /// Folds the predictions of one weight vector (in `mode`) into every predictive. With
@@ -333,92 +412,103 @@ impl Evaluator {
         grid: Option<&Grid>,
         mut scores: Option<&mut Vec<(&'static str, f64)>>,
     ) {
-        for (split, part, predictive) in [
-            ("valid", &data.valid, &mut self.valid),
-            ("test", &data.test, &mut self.test),
-        ] {
-            let Some(p) = predictive else { continue };
-            network.predict(params, part.x.view(), mode, rng, &mut self.out);
-            p.add(&self.out);
-            if let Some(scores) = scores.as_deref_mut() {
-                let mut alone = Predictive::new(&part.y, &data.scaler);
+        for part in &mut self.parts {
+            let x = Self::inputs(part.role, data, grid);
+            network.predict(params, x, mode, rng, &mut self.out);
+            part.predictive.add(&self.out);
+            let labelled = match part.role {
+                PartRole::Valid => Some(("valid", &data.valid)),
+                PartRole::Test => Some(("test", &data.test)),
+                PartRole::Ood(_) | PartRole::Grid => None,
+            };
+            if let (Some(scores), Some((split, d))) = (scores.as_deref_mut(), labelled) {
+                let mut alone = Predictive::new(&d.y, &data.scaler);
                 alone.add(&self.out);
                 if let Some(ll) = alone.log_likelihood() {
                     scores.push((split, ll));
                 }
             }
         }
-        if let (Some(p), Some(g)) = (&mut self.grid, grid) {
-            network.predict(params, g.x.view(), mode, rng, &mut self.out);
-            p.add(&self.out);
-        }
     }
 
-    /// Metric rows of the validation and test predictives at (epoch, step), each with the number
-    /// of samples its predictive holds.
+    /// Metric rows of the validation, test and OOD predictives at (epoch, step), each with the
+    /// number of samples its predictive holds; for each OOD part also its detection against the
+    /// test part by entropy and by mutual information ([`OOD_METRICS`]; split = the OOD part).
     pub fn metric_rows(&self, epoch: usize, step: usize) -> Vec<MetricRow> {
         let mut rows = Vec::new();
-        for (split, p) in [("valid", &self.valid), ("test", &self.test)] {
-            if let Some(p) = p {
-                for (metric, value) in p.metrics() {
-                    rows.push(MetricRow {
-                        epoch: epoch as i64,
-                        step: step as i64,
-                        samples: p.n_samples() as i64,
-                        split: split.to_string(),
-                        metric: metric.to_string(),
-                        value,
-                    });
+        let row = |split: &str, metric: &str, samples: usize, value: f64| MetricRow {
+            epoch: epoch as i64,
+            step: step as i64,
+            samples: samples as i64,
+            split: split.to_string(),
+            metric: metric.to_string(),
+            value,
+        };
+        for part in self.parts.iter().filter(|p| p.role != PartRole::Grid) {
+            let p = &part.predictive;
+            for (metric, value) in p.metrics() {
+                rows.push(row(&part.name, metric, p.n_samples(), value));
+            }
+            if !matches!(part.role, PartRole::Ood(_)) {
+                continue;
+            }
+            let Some(test) = self.test() else { continue };
+            for (score, names) in OOD_METRICS {
+                let (Some(inside), Some(outside)) = (test.scores(score), p.scores(score)) else {
+                    continue;
+                };
+                let values = [
+                    crate::metrics::auroc(&inside, &outside),
+                    crate::metrics::aupr(&inside, &outside),
+                    crate::metrics::fpr_at_95_tpr(&inside, &outside),
+                ];
+                for (name, value) in names.into_iter().zip(values) {
+                    rows.push(row(&part.name, name, p.n_samples(), value));
                 }
             }
         }
         rows
     }
 
-    /// The outputs of one weight vector (dropout off) on the parts this evaluator scores —
-    /// validation, test, grid, in that order; `None` for a part it does not score.
+    /// The outputs of one weight vector (dropout off) on every part this evaluator scores, in
+    /// its order (see [`Evaluator::add_outputs`]).
     pub fn outputs(
         &self,
         network: &mut Network,
         params: &[f32],
         data: &Prepared,
         grid: Option<&Grid>,
-    ) -> [Option<HeadOutput>; 3] {
+    ) -> Vec<HeadOutput> {
         let mut rng = rng_from_seed(0); // eval mode draws nothing
-        let mut predict = |scored: bool, x: ndarray::ArrayView2<f32>| {
-            scored.then(|| {
+        self.parts
+            .iter()
+            .map(|part| {
                 let mut out = HeadOutput::Gaussian {
                     mean: Vec::new(),
                     var: Vec::new(),
                 };
+                let x = Self::inputs(part.role, data, grid);
                 network.predict(params, x, Mode::Eval, &mut rng, &mut out);
                 out
             })
-        };
-        [
-            predict(self.valid.is_some(), data.valid.x.view()),
-            predict(self.test.is_some(), data.test.x.view()),
-            match (&self.grid, grid) {
-                (Some(_), Some(g)) => predict(true, g.x.view()),
-                _ => None,
-            },
-        ]
+            .collect()
+    }
+
+    /// How many parts this evaluator scores (the length [`Evaluator::outputs`] gives).
+    pub fn n_parts(&self) -> usize {
+        self.parts.len()
     }
 
     /// Folds outputs from [`Evaluator::outputs`] (of this evaluator's data) into the
     /// predictives.
-    pub fn add_outputs(&mut self, outputs: &[Option<HeadOutput>; 3]) {
-        for (p, out) in [&mut self.valid, &mut self.test, &mut self.grid]
-            .into_iter()
-            .zip(outputs)
-        {
-            if let (Some(p), Some(out)) = (p, out) {
-                p.add(out);
-            }
+    pub fn add_outputs(&mut self, outputs: &[HeadOutput]) {
+        assert_eq!(outputs.len(), self.parts.len(), "one output per part");
+        for (part, out) in self.parts.iter_mut().zip(outputs) {
+            part.predictive.add(out);
         }
     }
 
-    /// Per-example prediction rows of the test part and the grid.
+    /// Per-example prediction rows of the test part, the OOD parts and the grid.
     pub fn prediction_rows(&self, data: &Prepared, grid: Option<&Grid>) -> Vec<PredictionRow> {
         let mut rows = Vec::new();
         let one_d = data.test.n_features() == 1;
@@ -426,24 +516,36 @@ impl Evaluator {
             data.scaler.x_mean.first().copied().unwrap_or(0.0),
             data.scaler.x_std.first().copied().unwrap_or(1.0),
         );
-        if let Some(p) = &self.test {
-            let targets: Vec<f64> = match &data.test.y {
-                TargetValues::Real(y) => y
-                    .iter()
-                    .map(|&v| f64::from(v) * data.scaler.y_std + data.scaler.y_mean)
-                    .collect(),
-                TargetValues::Class { labels, .. } => {
-                    labels.iter().map(|&l| f64::from(l)).collect()
+        for part in &self.parts {
+            let summaries = part.predictive.summaries();
+            match part.role {
+                PartRole::Valid => {}
+                PartRole::Test => {
+                    let targets: Vec<f64> = match &data.test.y {
+                        TargetValues::Real(y) => y
+                            .iter()
+                            .map(|&v| f64::from(v) * data.scaler.y_std + data.scaler.y_mean)
+                            .collect(),
+                        TargetValues::Class { labels, .. } => {
+                            labels.iter().map(|&l| f64::from(l)).collect()
+                        }
+                    };
+                    for (i, summary) in summaries.into_iter().enumerate() {
+                        let input = one_d.then(|| f64::from(data.test.x[[i, 0]] * xs + xm));
+                        rows.push(prediction_row("test", i, input, Some(targets[i]), summary));
+                    }
                 }
-            };
-            for (i, summary) in p.summaries().into_iter().enumerate() {
-                let input = one_d.then(|| f64::from(data.test.x[[i, 0]] * xs + xm));
-                rows.push(prediction_row("test", i, input, Some(targets[i]), summary));
-            }
-        }
-        if let (Some(p), Some(g)) = (&self.grid, grid) {
-            for (i, summary) in p.summaries().into_iter().enumerate() {
-                rows.push(prediction_row("grid", i, Some(g.input[i]), None, summary));
+                PartRole::Ood(_) => {
+                    for (i, summary) in summaries.into_iter().enumerate() {
+                        rows.push(prediction_row(&part.name, i, None, None, summary));
+                    }
+                }
+                PartRole::Grid => {
+                    let g = grid.expect("a grid part has its grid");
+                    for (i, summary) in summaries.into_iter().enumerate() {
+                        rows.push(prediction_row("grid", i, Some(g.input[i]), None, summary));
+                    }
+                }
             }
         }
         rows
@@ -457,11 +559,21 @@ fn prediction_row(
     target: Option<f64>,
     summary: Summary,
 ) -> PredictionRow {
-    let (mean, std, label, confidence) = match summary {
-        Summary::Gaussian { mean, std } => (Some(mean), Some(std), None, None),
-        Summary::Categorical { label, confidence } => {
-            (None, None, Some(i64::from(label)), Some(confidence))
-        }
+    let (mean, std, label, confidence, entropy, mutual_information) = match summary {
+        Summary::Gaussian { mean, std } => (Some(mean), Some(std), None, None, None, None),
+        Summary::Categorical {
+            label,
+            confidence,
+            entropy,
+            mutual_information,
+        } => (
+            None,
+            None,
+            Some(i64::from(label)),
+            Some(confidence),
+            Some(entropy),
+            Some(mutual_information),
+        ),
     };
     PredictionRow {
         split: split.to_string(),
@@ -472,6 +584,8 @@ fn prediction_row(
         std,
         label,
         confidence,
+        entropy,
+        mutual_information,
     }
 }
 
@@ -484,5 +598,91 @@ pub fn train_loss_row(epoch: usize, step: usize, loss: f64) -> MetricRow {
         split: "train".into(),
         metric: "loss".into(),
         value: loss,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::Standardizer;
+    use ndarray::array;
+
+    fn classes(x: Array2<f32>, labels: Vec<u32>) -> Dataset {
+        Dataset {
+            feature_names: vec!["x".into()],
+            target_name: "y".into(),
+            y: TargetValues::Class {
+                labels,
+                n_classes: 2,
+                names: vec!["a".into(), "b".into()],
+            },
+            x,
+        }
+    }
+
+    /// OOD detection is scored in the evaluator from the test and OOD predictives:
+    /// entropies in = [H(0.9), H(0.6)] = [0.325, 0.673], out = [H(0.5), H(0.7)] = [0.693, 0.611]:
+    /// 3 of the 4 (out, in) pairs have the OOD input less certain, AUROC = 3/4. One sample has no
+    /// disagreement: every MI is 0, all scores tie and the MI-scored AUROC is ½.
+    #[test]
+    fn ood_parts_are_scored_against_the_test_part_once_in_the_evaluator() {
+        let part = |n: usize| classes(Array2::zeros((n, 1)), vec![0; n]);
+        let data = Prepared {
+            train: part(2),
+            valid: part(0),
+            test: part(2),
+            scaler: Standardizer::identity(1),
+            ood: vec![("far".into(), Array2::zeros((2, 1)))],
+        };
+        let mut eval = Evaluator::new(&data, None, false);
+        assert_eq!(eval.n_parts(), 2, "test and the OOD part; valid is empty");
+        eval.add_outputs(&[
+            HeadOutput::Categorical {
+                probs: array![[0.9, 0.1], [0.6, 0.4]],
+            },
+            HeadOutput::Categorical {
+                probs: array![[0.5, 0.5], [0.7, 0.3]],
+            },
+        ]);
+        let rows = eval.metric_rows(3, 7);
+        let value = |split: &str, metric: &str| {
+            rows.iter()
+                .find(|r| r.split == split && r.metric == metric)
+                .map(|r| r.value)
+                .unwrap_or_else(|| panic!("no {split}.{metric} in {rows:?}"))
+        };
+        assert_eq!(value("far", "ood_auroc"), 0.75);
+        assert_eq!(value("far", "ood_auroc_mi"), 0.5);
+        let h = |p: f64| -(p * p.ln() + (1.0 - p) * (1.0 - p).ln());
+        assert!((value("far", "entropy") - 0.5 * (h(0.5) + h(0.7))).abs() < 1e-15);
+        assert_eq!(value("far", "mutual_information"), 0.0);
+        assert_eq!(value("test", "accuracy"), 1.0);
+        assert!(
+            rows.iter().all(|r| r.split != "far" || r.metric != "accuracy"),
+            "an OOD part has no labels to score"
+        );
+        // At the 95 % TPR threshold (the lower OOD entropy, 0.611) one test input of two is
+        // flagged.
+        assert_eq!(value("far", "ood_fpr95"), 0.5);
+        assert!(rows.iter().all(|r| (r.epoch, r.step, r.samples) == (3, 7, 1)));
+        // A second, disagreeing sample makes the MI positive on the OOD part.
+        eval.add_outputs(&[
+            HeadOutput::Categorical {
+                probs: array![[0.9, 0.1], [0.6, 0.4]],
+            },
+            HeadOutput::Categorical {
+                probs: array![[0.1, 0.9], [0.7, 0.3]],
+            },
+        ]);
+        let rows = eval.metric_rows(4, 8);
+        let mi = rows
+            .iter()
+            .find(|r| r.split == "far" && r.metric == "mutual_information")
+            .unwrap();
+        // Row 0: p̄ = (0.3, 0.7) from (0.5, 0.5) and (0.1, 0.9); row 1 is the same twice, MI 0.
+        let expected = (h(0.3) - 0.5 * (h(0.5) + h(0.1))) / 2.0;
+        // The probabilities are f32: 1e-6 covers their rounding.
+        assert!((mi.value - expected).abs() < 1e-6, "{mi:?} vs {expected}");
+        assert_eq!(mi.samples, 2);
     }
 }

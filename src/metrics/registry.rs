@@ -125,6 +125,26 @@ pub const METRICS: &[MetricInfo] = &[
               Lower is better.",
     },
     MetricInfo {
+        name: "ood_auroc_mi",
+        direction: Direction::HigherIsBetter,
+        tasks: CLASSIFICATION,
+        doc: "OOD AUROC as `ood_auroc`, with the mutual information (the epistemic part) as \
+              the score instead of the entropy. Higher is better.",
+    },
+    MetricInfo {
+        name: "ood_aupr_mi",
+        direction: Direction::HigherIsBetter,
+        tasks: CLASSIFICATION,
+        doc: "OOD average precision as `ood_aupr`, scored by mutual information. \
+              Higher is better.",
+    },
+    MetricInfo {
+        name: "ood_fpr95_mi",
+        direction: Direction::LowerIsBetter,
+        tasks: CLASSIFICATION,
+        doc: "FPR at 95 % TPR as `ood_fpr95`, scored by mutual information. Lower is better.",
+    },
+    MetricInfo {
         name: "coverage_90",
         direction: Direction::HigherIsBetter,
         tasks: REGRESSION,
@@ -201,6 +221,9 @@ mod tests {
         ("ood_auroc", Direction::HigherIsBetter),
         ("ood_aupr", Direction::HigherIsBetter),
         ("ood_fpr95", Direction::LowerIsBetter),
+        ("ood_auroc_mi", Direction::HigherIsBetter),
+        ("ood_aupr_mi", Direction::HigherIsBetter),
+        ("ood_fpr95_mi", Direction::LowerIsBetter),
         ("coverage_90", Direction::HigherIsBetter),
         ("coverage_95", Direction::HigherIsBetter),
         ("crps", Direction::LowerIsBetter),

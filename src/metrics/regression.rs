@@ -228,27 +228,31 @@ fn expected_abs_normal(std_normal: &Normal, mu: f64, s: f64) -> f64 {
 /// E|N(μ, s²)| = s√(2/π) exp(−μ²/(2s²)) + μ(2Φ(μ/s) − 1).
 ///
 /// `means` and `vars` are S×n as in [`gaussian_mixture_ll`]; variances must be > 0. S = 1 is
-/// [`crps_gaussian`]. The pair term costs O(S²) per example (each pair once, by symmetry).
+/// [`crps_gaussian`] up to rounding; S equal components give exactly the value of one. The pair
+/// term costs O(S²) per example (each pair once, by symmetry).
 pub fn crps_mixture(means: ArrayView2<f64>, vars: ArrayView2<f64>, target: &[f64]) -> f64 {
     check_mixture(means, vars);
     let (components, n) = means.dim();
     assert_same_len(n, target.len(), "mixture columns");
     let std_normal = Normal::standard();
-    let w = 1.0 / components as f64;
     let mut total = 0.0;
     for ((mu, var), &y) in means.columns().into_iter().zip(vars.columns()).zip(target) {
+        // Both expectations are running (weighted) means, so S equal components give exactly
+        // the value of one: each pair (s, t), t > s, stands for itself and (t, s), weight 2.
         let mut to_target = 0.0;
-        // Σ_s Σ_t E|X_s − X_t|: the diagonal is E|N(0, 2σ_s²)| = 2σ_s/√π, the rest each pair twice.
         let mut between = 0.0;
+        let mut pairs = 0.0;
         for s in 0..components {
-            to_target += expected_abs_normal(&std_normal, mu[s] - y, var[s].sqrt());
-            between += 2.0 * FRAC_1_SQRT_PI * var[s].sqrt();
-            for t in s + 1..components {
-                let spread = (var[s] + var[t]).sqrt();
-                between += 2.0 * expected_abs_normal(&std_normal, mu[s] - mu[t], spread);
+            let e = expected_abs_normal(&std_normal, mu[s] - y, var[s].sqrt());
+            to_target += (e - to_target) / (s + 1) as f64;
+            for t in s..components {
+                let w = if t == s { 1.0 } else { 2.0 };
+                pairs += w;
+                let e = expected_abs_normal(&std_normal, mu[s] - mu[t], (var[s] + var[t]).sqrt());
+                between += w * (e - between) / pairs;
             }
         }
-        total += w * to_target - 0.5 * w * w * between;
+        total += to_target - 0.5 * between;
     }
     total / n as f64
 }

@@ -973,6 +973,8 @@ data=b & sgd & 10.00 $\\pm$ 0.00 & 1 \\\\
                             std: Some(0.1),
                             label: None,
                             confidence: None,
+                            entropy: None,
+                            mutual_information: None,
                         },
                     ));
                 }
@@ -990,6 +992,8 @@ data=b & sgd & 10.00 $\\pm$ 0.00 & 1 \\\\
                             std: Some(0.1 + (0.3 + 0.2 * m as f64) * (gap(x) + edge)),
                             label: None,
                             confidence: None,
+                            entropy: None,
+                            mutual_information: None,
                         },
                     ));
                 }

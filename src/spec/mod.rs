@@ -12,7 +12,7 @@ pub mod report;
 pub mod search_plan;
 pub mod tune;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
@@ -94,6 +94,95 @@ pub struct DataConfig {
     /// Standardise inputs (and regression targets) with statistics of the training part.
     #[serde(default = "yes")]
     pub standardize: bool,
+    /// Out-of-distribution evaluation parts, by name (`[data.ood.fashion_mnist]`): inputs of
+    /// another data set, never trained on, fed through the training part's standardisation.
+    /// Each gets its own predictive, scored by its entropy and mutual information and, against
+    /// the test part, by OOD AUROC, AUPR and FPR at 95 % TPR.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub ood: BTreeMap<String, OodConfig>,
+}
+
+/// One `[data.ood.<name>]` section: a file data set whose inputs (not labels) are an
+/// out-of-distribution part of a classifier's evaluation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OodConfig {
+    /// `idx` or `csv`; read as `[data]` reads it.
+    pub source: DataSourceKind,
+    pub path: PathBuf,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labels: Option<PathBuf>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub divide_inputs_by: Option<f64>,
+    /// Only the first `rows` examples (all when unset).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rows: Option<usize>,
+}
+
+/// Split names an OOD part may not take.
+const RESERVED_PARTS: &[&str] = &["train", "valid", "test", "grid"];
+
+impl OodConfig {
+    /// The `[data]` section that reads this part's file (its split is unused).
+    pub fn as_data(&self) -> DataConfig {
+        DataConfig {
+            name: None,
+            source: self.source,
+            path: Some(self.path.clone()),
+            target: self.target.clone(),
+            labels: self.labels.clone(),
+            header: self.header,
+            task: Some(Task::Classification),
+            n: None,
+            noise: None,
+            classes: None,
+            split: default_split(),
+            divide_inputs_by: self.divide_inputs_by,
+            standardize: false,
+            ood: BTreeMap::new(),
+        }
+    }
+
+    fn validate(
+        &self,
+        name: &str,
+        err: &dyn Fn(&str, String) -> SpecError,
+    ) -> Result<(), SpecError> {
+        let prefix = format!("data.ood.{name}");
+        if RESERVED_PARTS.contains(&name)
+            || name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        {
+            return Err(err(
+                &prefix,
+                format!(
+                    "an OOD part's name is lower-case letters, digits and `_`, and not one of {};                      e.g. [data.ood.fashion_mnist]",
+                    RESERVED_PARTS.join(", ")
+                ),
+            ));
+        }
+        if !matches!(self.source, DataSourceKind::Csv | DataSourceKind::Idx) {
+            return Err(err(
+                &format!("{prefix}.source"),
+                "an OOD part reads a file: source = \"idx\" or \"csv\"".into(),
+            ));
+        }
+        if self.rows == Some(0) {
+            return Err(err(
+                &format!("{prefix}.rows"),
+                "must be >= 1 (leave it out for every row)".into(),
+            ));
+        }
+        // The file keys are checked as `[data]` checks them, under this part's key path.
+        self.as_data()
+            .validate(&|key: &str, message: String| err(&key.replacen("data", &prefix, 1), message))
+    }
 }
 
 /// The most rows a toy generator draws (more would only exhaust memory).
@@ -158,7 +247,7 @@ impl DataConfig {
         }
     }
 
-    fn validate(&self, err: &impl Fn(&str, String) -> SpecError) -> Result<(), SpecError> {
+    fn validate(&self, err: &dyn Fn(&str, String) -> SpecError) -> Result<(), SpecError> {
         if let Some(d) = self.divide_inputs_by
             && !(d.is_finite() && d > 0.0 && (d as f32).is_normal())
         {
@@ -322,7 +411,18 @@ impl DataConfig {
         }
         self.split
             .validate()
-            .map_err(|(key, message)| err(&format!("data.split.{key}"), message))
+            .map_err(|(key, message)| err(&format!("data.split.{key}"), message))?;
+        if !self.ood.is_empty() && self.task() != Task::Classification {
+            return Err(err(
+                "data.ood",
+                "out-of-distribution parts are scored by a classifier's predictive entropy;                  this data set is a regression task"
+                    .into(),
+            ));
+        }
+        for (name, ood) in &self.ood {
+            ood.validate(name, err)?;
+        }
+        Ok(())
     }
 }
 

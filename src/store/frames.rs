@@ -203,6 +203,8 @@ pub(super) fn predictions_df<'a>(
             rows.iter().map(|r| r.1.label).collect::<Vec<Option<i64>>>(),
         ),
         Column::new("confidence".into(), f(|p| p.confidence)),
+        Column::new("entropy".into(), f(|p| p.entropy)),
+        Column::new("mutual_information".into(), f(|p| p.mutual_information)),
     ];
     DataFrame::new(rows.len(), columns)
 }
@@ -406,6 +408,14 @@ pub(super) fn predictions_from_df(
         ))
     })()
     .map_err(pl_err(path))?;
+    // Columns added after the first results format: absent means None.
+    let optional = |name: &str| -> Result<Option<&Float64Chunked>, StoreError> {
+        match df.column(name) {
+            Ok(c) => c.f64().map(Some).map_err(pl_err(path)),
+            Err(_) => Ok(None),
+        }
+    };
+    let (entropy, mutual_information) = (optional("entropy")?, optional("mutual_information")?);
     (0..df.height())
         .map(|i| {
             Ok((
@@ -419,6 +429,8 @@ pub(super) fn predictions_from_df(
                     std: std.get(i),
                     label: label.get(i),
                     confidence: confidence.get(i),
+                    entropy: entropy.and_then(|c| c.get(i)),
+                    mutual_information: mutual_information.and_then(|c| c.get(i)),
                 },
             ))
         })

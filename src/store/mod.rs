@@ -93,9 +93,10 @@ pub struct MetricRow {
 
 /// One row of predictions for plots. Regression: mean/std of the predictive (original target
 /// scale), label/confidence None. Classification: label = predicted class, confidence = its
-/// probability, mean/std None. `input` is the first input feature (original scale) when the data
-/// are 1-D, else None. Split may be "test", "valid", or "grid" (a dense grid for 1-D bands,
-/// target None).
+/// probability, entropy and mutual information its uncertainty, mean/std None. `input` is the
+/// first input feature (original scale) when the data are 1-D, else None. Split may be "test",
+/// "grid" (a dense grid for 1-D bands, target None) or an out-of-distribution part's name
+/// (target None). Files written before `entropy` and `mutual_information` existed read as None.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PredictionRow {
     pub split: String,
@@ -106,6 +107,10 @@ pub struct PredictionRow {
     pub std: Option<f64>,
     pub label: Option<i64>,
     pub confidence: Option<f64>,
+    /// Classification: the predictive entropy H[p̄] of the example (nats).
+    pub entropy: Option<f64>,
+    /// Classification: the mutual information H[p̄] − 1/S Σ_s H[p_s] (nats).
+    pub mutual_information: Option<f64>,
 }
 
 /// One row of `traces.parquet` (without its `run_id`): a scalar summary of one kept sample of

@@ -57,6 +57,8 @@ fn output(run_id: &str, method: &str, seed: u32, ok: bool) -> RunOutput {
                 std: Some(0.1),
                 label: None,
                 confidence: None,
+                entropy: None,
+                mutual_information: None,
             },
             PredictionRow {
                 split: "grid".into(),
@@ -67,6 +69,8 @@ fn output(run_id: &str, method: &str, seed: u32, ok: bool) -> RunOutput {
                 std: Some(0.0),
                 label: Some(2),
                 confidence: Some(0.75),
+                entropy: Some(0.5),
+                mutual_information: Some(1e-300),
             },
         ]
     } else {

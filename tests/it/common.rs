@@ -80,6 +80,9 @@ pub fn bytes(root: &Path, name: &str, file: &str) -> Vec<u8> {
 }
 
 /// `(metric, value, samples)` of a run's test rows at its last (epoch, step, samples).
+/// Metrics of one regression evaluation: rmse, gaussian_ll, coverage_90, coverage_95, crps.
+pub const REGRESSION_METRICS: usize = 5;
+
 pub fn final_test_metrics(
     results: &bayeslab::store::Results,
     method: &str,

@@ -82,19 +82,20 @@ fn one_member_is_the_point_method_and_members_are_scored_as_they_join() {
     let summary = run(&experiment(&[]), &options(&root, 2));
     assert_eq!((summary.ok, summary.failed), (8, 0));
     let results = bayeslab::store::load(&root.join("results/ensembles")).unwrap();
+    const M: usize = REGRESSION_METRICS;
     for seed in 0..2 {
         // The point method's last evaluation (epoch 5) against the one-member ensemble.
-        let point: Vec<_> = test_rows(&results, "point", seed).split_off(8);
+        let point: Vec<_> = test_rows(&results, "point", seed).split_off(4 * M);
         assert_eq!(point, test_rows(&results, "one", seed), "seed {seed}");
         let seeds = test_rows(&results, "seeds", seed);
-        let samples: Vec<i64> = seeds.iter().map(|r| r.0).step_by(2).collect();
+        let samples: Vec<i64> = seeds.iter().map(|r| r.0).step_by(M).collect();
         assert_eq!(samples, [1, 2, 4, 5]);
-        assert_eq!(seeds[..2], point[..], "member 0 is the point method");
-        assert_ne!(seeds[2..4], point[..], "member 1 has other weights");
+        assert_eq!(seeds[..M], point[..], "member 0 is the point method");
+        assert_ne!(seeds[M..2 * M], point[..], "member 1 has other weights");
         let bagging = test_rows(&results, "bagging", seed);
-        let samples: Vec<i64> = bagging.iter().map(|r| r.0).step_by(2).collect();
+        let samples: Vec<i64> = bagging.iter().map(|r| r.0).step_by(M).collect();
         assert_eq!(samples, [1, 2, 3]);
-        assert_ne!(bagging[..2], point[..], "member 0 trains on a resample");
+        assert_ne!(bagging[..M], point[..], "member 0 trains on a resample");
     }
     assert!(
         !root.join("results/ensembles/checkpoints").exists(),

@@ -72,7 +72,7 @@ fn mc_dropout_without_dropout_is_the_point_method_exactly() {
     for seed in 0..2 {
         let point = last_test_rows(&results, "point", seed);
         let mc = last_test_rows(&results, "mc", seed);
-        assert_eq!(point.len(), 2, "rmse and gaussian_ll");
+        assert_eq!(point.len(), REGRESSION_METRICS);
         let final_mc: Vec<_> = mc.iter().filter(|r| r.0 == 12).cloned().collect();
         let as_point: Vec<_> = point.iter().map(|r| (12, r.1.clone(), r.2)).collect();
         assert_eq!(final_mc, as_point, "seed {seed}");

@@ -58,7 +58,7 @@ fn snapshots_are_the_cycle_ends_and_the_last_one_is_the_point_method() {
     let results = bayeslab::store::load(&root.join("results/snapshots")).unwrap();
     for seed in 0..2 {
         let point = final_test_metrics(&results, "point_cyclic", seed);
-        assert_eq!(point.len(), 2);
+        assert_eq!(point.len(), REGRESSION_METRICS);
         assert_eq!(
             point,
             final_test_metrics(&results, "last", seed),
