@@ -4,10 +4,28 @@
 use crate::data::Task;
 
 /// Which way a metric improves.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Direction {
     HigherIsBetter,
     LowerIsBetter,
+    /// Best at a nominal value, e.g. 0.9 for the coverage of a 90 % interval: both over- and
+    /// under-coverage are miscalibration.
+    CloserTo(f64),
+    /// A description, not a score: predictive entropy is wanted high on out-of-distribution
+    /// inputs and low on test inputs, so no value is "best" on its own.
+    Descriptive,
+}
+
+impl Direction {
+    /// The quantity this direction minimises: −v, v, |v − nominal|; None when nothing is best.
+    pub fn loss(self, value: f64) -> Option<f64> {
+        match self {
+            Direction::HigherIsBetter => Some(-value),
+            Direction::LowerIsBetter => Some(value),
+            Direction::CloserTo(nominal) => Some((value - nominal).abs()),
+            Direction::Descriptive => None,
+        }
+    }
 }
 
 /// One metric the harness reports.
@@ -86,19 +104,21 @@ pub const METRICS: &[MetricInfo] = &[
     },
     MetricInfo {
         name: "entropy",
-        direction: Direction::HigherIsBetter,
+        direction: Direction::Descriptive,
         tasks: CLASSIFICATION,
         doc: "Mean predictive entropy, (1/n) Σ_i −Σ_k p̄_ik ln p̄_ik, in nats. Reported as an \
               uncertainty score on inputs the model should be unsure of (out-of-distribution \
-              data), where higher is better.",
+              data), where it should be high, and on test data, where it should be low; \
+              neither is better on its own.",
     },
     MetricInfo {
         name: "mutual_information",
-        direction: Direction::HigherIsBetter,
+        direction: Direction::Descriptive,
         tasks: CLASSIFICATION,
         doc: "Mean mutual information between label and weights, H(p̄) − (1/S) Σ_s H(p_s) \
               (Houlsby et al. 2011; Gal 2016), the epistemic part of the entropy. Reported on \
-              out-of-distribution data, where higher is better.",
+              out-of-distribution data, where it should be high; neither direction is better \
+              on its own.",
     },
     MetricInfo {
         name: "ood_auroc",
@@ -146,19 +166,18 @@ pub const METRICS: &[MetricInfo] = &[
     },
     MetricInfo {
         name: "coverage_90",
-        direction: Direction::HigherIsBetter,
+        direction: Direction::CloserTo(0.9),
         tasks: REGRESSION,
         doc: "Fraction of targets inside the central 90 % interval of the predictive mixture; \
-              0.9 when calibrated. Undercoverage (overconfidence) is the usual failure, so \
-              higher is better up to 0.9.",
+              0.9 when calibrated; closer to 0.9 is better (under-coverage is overconfidence, \
+              over-coverage underconfidence).",
     },
     MetricInfo {
         name: "coverage_95",
-        direction: Direction::HigherIsBetter,
+        direction: Direction::CloserTo(0.95),
         tasks: REGRESSION,
         doc: "Fraction of targets inside the central 95 % interval of the predictive mixture; \
-              0.95 when calibrated. Undercoverage (overconfidence) is the usual failure, so \
-              higher is better up to 0.95.",
+              0.95 when calibrated; closer to 0.95 is better.",
     },
     MetricInfo {
         name: "crps",
@@ -216,16 +235,16 @@ mod tests {
         ("brier", Direction::LowerIsBetter),
         ("ece", Direction::LowerIsBetter),
         ("mce", Direction::LowerIsBetter),
-        ("entropy", Direction::HigherIsBetter),
-        ("mutual_information", Direction::HigherIsBetter),
+        ("entropy", Direction::Descriptive),
+        ("mutual_information", Direction::Descriptive),
         ("ood_auroc", Direction::HigherIsBetter),
         ("ood_aupr", Direction::HigherIsBetter),
         ("ood_fpr95", Direction::LowerIsBetter),
         ("ood_auroc_mi", Direction::HigherIsBetter),
         ("ood_aupr_mi", Direction::HigherIsBetter),
         ("ood_fpr95_mi", Direction::LowerIsBetter),
-        ("coverage_90", Direction::HigherIsBetter),
-        ("coverage_95", Direction::HigherIsBetter),
+        ("coverage_90", Direction::CloserTo(0.9)),
+        ("coverage_95", Direction::CloserTo(0.95)),
         ("crps", Direction::LowerIsBetter),
         ("perplexity", Direction::LowerIsBetter),
     ];
@@ -244,17 +263,23 @@ mod tests {
     fn directions_match_the_docs() {
         for info in METRICS {
             let doc = info.doc.to_lowercase();
-            let higher = doc.contains("higher is better");
-            let lower = doc.contains("lower is better");
-            assert!(
-                higher != lower,
-                "{}: the doc must name one direction",
-                info.name
-            );
-            let from_doc = if higher {
-                Direction::HigherIsBetter
-            } else {
-                Direction::LowerIsBetter
+            let from_doc = match (
+                doc.contains("higher is better"),
+                doc.contains("lower is better"),
+                doc.find("closer to "),
+                doc.contains("neither"),
+            ) {
+                (true, false, None, false) => Direction::HigherIsBetter,
+                (false, true, None, false) => Direction::LowerIsBetter,
+                (false, false, Some(at), false) => {
+                    let nominal: String = doc[at + "closer to ".len()..]
+                        .chars()
+                        .take_while(|c| c.is_ascii_digit() || *c == '.')
+                        .collect();
+                    Direction::CloserTo(nominal.parse().unwrap())
+                }
+                (false, false, None, true) => Direction::Descriptive,
+                _ => panic!("{}: the doc must name exactly one direction", info.name),
             };
             assert_eq!(info.direction, from_doc, "{}", info.name);
             let expected = EXPECTED
@@ -278,6 +303,19 @@ mod tests {
         // Only the part before the first dot is a split.
         assert_eq!(direction("a.b.nll"), None);
         assert!(metric_info("test.").is_none());
+    }
+
+    #[test]
+    fn the_minimised_quantity_follows_the_direction() {
+        assert_eq!(Direction::HigherIsBetter.loss(0.5), Some(-0.5));
+        assert_eq!(Direction::LowerIsBetter.loss(0.5), Some(0.5));
+        // Over- and under-coverage by the same amount are equally bad.
+        let nominal = Direction::CloserTo(0.9);
+        assert_eq!(nominal.loss(0.85), nominal.loss(0.95));
+        assert!(nominal.loss(0.9).unwrap() < nominal.loss(0.95).unwrap());
+        assert_eq!(Direction::Descriptive.loss(1.0), None);
+        assert_eq!(direction("test.coverage_95"), Some(Direction::CloserTo(0.95)));
+        assert_eq!(direction("far.entropy"), Some(Direction::Descriptive));
     }
 
     #[test]

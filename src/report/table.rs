@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use super::{comparable_variants, pooled_variant};
-use crate::metrics::{final_value, higher_is_better};
+use crate::metrics::final_value;
 use crate::spec::report::{ReportOptions, Spread};
 use crate::spec::tune::TUNED_PREFIX;
 use crate::store::{Results, RunStatus};
@@ -79,26 +79,27 @@ impl Table {
     }
 
     /// Whether cell (row, column) holds the best mean of its column among the rows of the same
-    /// variant (max or min by `higher_is_better`; ties all bold). Methods are compared within a
+    /// variant (by the metric's registry direction: max, min or closest to a nominal value; ties
+    /// all bold; descriptive metrics such as entropy have none). Methods are compared within a
     /// variant because variants may be different data sets, whose values do not compare; the
     /// `default` and `tuned:<strategy>` variants of a search are one data set and compare.
     pub fn is_best(&self, row: usize, col: usize) -> bool {
         let Some(cell) = self.rows[row].cells[col] else {
             return false;
         };
-        let higher = higher_is_better(bare_metric(&self.metrics[col]));
+        let Some(direction) = crate::metrics::direction(bare_metric(&self.metrics[col])) else {
+            return false;
+        };
+        let Some(loss) = direction.loss(cell.mean) else {
+            return false;
+        };
         let variant = &self.rows[row].variant;
         self.rows
             .iter()
             .filter(|r| comparable_variants(&r.variant, variant))
             .filter_map(|r| r.cells[col])
-            .all(|other| {
-                if higher {
-                    other.mean <= cell.mean
-                } else {
-                    other.mean >= cell.mean
-                }
-            })
+            .filter_map(|other| direction.loss(other.mean))
+            .all(|other| other >= loss)
     }
 }
 
@@ -335,8 +336,19 @@ fn notes(table: &Table) -> Vec<String> {
     notes
 }
 
-fn arrow(metric: &str) -> bool {
-    higher_is_better(bare_metric(metric))
+/// The header mark of a column's direction: ↑, ↓, → 0.9 (closest to a nominal value), or
+/// nothing for a descriptive metric.
+fn arrow(metric: &str, latex: bool) -> String {
+    use crate::metrics::Direction;
+    match (crate::metrics::direction(bare_metric(metric)), latex) {
+        (Some(Direction::HigherIsBetter), false) => " ↑".into(),
+        (Some(Direction::HigherIsBetter), true) => " $\\uparrow$".into(),
+        (Some(Direction::CloserTo(nominal)), false) => format!(" → {nominal}"),
+        (Some(Direction::CloserTo(nominal)), true) => format!(" $\\to {nominal}$"),
+        (Some(Direction::Descriptive), _) => String::new(),
+        (_, false) => " ↓".into(),
+        (_, true) => " $\\downarrow$".into(),
+    }
 }
 
 /// Markdown table (GitHub flavour) followed by its notes. With several variants, the variant is
@@ -349,12 +361,7 @@ pub fn render_markdown(table: &Table) -> String {
     }
     out.push_str(" method |");
     for m in &table.metrics {
-        let _ = write!(
-            out,
-            " {} {} |",
-            md_escape(m),
-            if arrow(m) { "↑" } else { "↓" }
-        );
+        let _ = write!(out, " {}{} |", md_escape(m), arrow(m, false));
     }
     out.push_str(" n |\n|:--|");
     if show_variant {
@@ -455,8 +462,7 @@ pub fn render_latex(table: &Table) -> String {
     }
     out.push_str("method");
     for m in &table.metrics {
-        let dir = if arrow(m) { "\\uparrow" } else { "\\downarrow" };
-        let _ = write!(out, " & {} ${dir}$", latex_escape(m));
+        let _ = write!(out, " & {}{}", latex_escape(m), arrow(m, true));
     }
     out.push_str(" & $n$ \\\\\n\\midrule\n");
     for (r, row) in table.rows.iter().enumerate() {

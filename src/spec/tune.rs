@@ -271,13 +271,22 @@ impl TuneSpec {
 
         let mut base = full.clone();
         base.remove("tune");
-        let direction = raw
-            .direction
-            .unwrap_or(if crate::metrics::higher_is_better(metric) {
-                Direction::Maximize
-            } else {
-                Direction::Minimize
-            });
+        use crate::metrics::Direction as Better;
+        let direction = match (raw.direction, crate::metrics::direction(metric)) {
+            (Some(given), _) => given,
+            (None, Some(Better::HigherIsBetter)) => Direction::Maximize,
+            (None, Some(Better::LowerIsBetter) | None) => Direction::Minimize,
+            (None, Some(Better::CloserTo(_) | Better::Descriptive)) => {
+                return Err(err(
+                    "direction",
+                    format!(
+                        "{metric} is best at a nominal value or is descriptive, so no direction \
+                         follows from it: set direction = \"maximize\" or \"minimize\", or \
+                         search on a score such as gaussian_ll or nll"
+                    ),
+                ));
+            }
+        };
         let tune = TuneSpec {
             method: raw.method,
             objective: raw.objective.clone(),
