@@ -331,11 +331,9 @@ impl CategoricalAverage {
         let count = (self.n_samples + 1) as f64;
         self.mean_probs
             .zip_mut_with(&probs, |mean, &p| *mean += (p - *mean) / count);
-        for (mean, h) in self
-            .mean_sample_entropy
-            .iter_mut()
-            .zip(metrics::entropies(probs))
-        {
+        // Row by row, not through `entropies`: a pass must not allocate (T passes of MC dropout).
+        for (mean, row) in self.mean_sample_entropy.iter_mut().zip(probs.rows()) {
+            let h = metrics::entropy(row.iter().copied());
             *mean += (h - *mean) / count;
         }
         self.n_samples += 1;
@@ -368,7 +366,8 @@ impl CategoricalAverage {
         }
         let p = &self.mean_probs;
         let entropies = metrics::entropies(p.view());
-        let (_, mutual_information) = metrics::mutual_information(p.view(), &self.mean_sample_entropy);
+        let (_, mutual_information) =
+            metrics::mutual_information(p.view(), &self.mean_sample_entropy);
         p.rows()
             .into_iter()
             .zip(entropies.into_iter().zip(mutual_information))
@@ -555,7 +554,10 @@ mod tests {
             }
             ref other => panic!("{other:?}"),
         }
-        let mi = p.metrics().into_iter().find(|m| m.0 == "mutual_information");
+        let mi = p
+            .metrics()
+            .into_iter()
+            .find(|m| m.0 == "mutual_information");
         let want_mean = 0.5 * (h(0.7) - 0.5 * (h(0.9) + h(0.5)) + want_mi);
         assert!((mi.unwrap().1 - want_mean).abs() < 1e-15);
     }

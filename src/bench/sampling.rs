@@ -118,7 +118,7 @@ impl Update {
 /// Calls per second of `f(0)` and `f(1)`, timed in alternating slices of about 20 ms for at least
 /// 3 s in all, so that both see the same background load: the ratio of the two is then fair on a
 /// shared machine even when the absolute rates drift.
-fn paired_rates(mut f: impl FnMut(usize)) -> [f64; 2] {
+pub(crate) fn paired_rates(mut f: impl FnMut(usize)) -> [f64; 2] {
     let warm = Instant::now();
     while warm.elapsed() < Duration::from_millis(300) {
         f(0);
@@ -259,9 +259,10 @@ impl fmt::Display for SamplingReport<'_> {
         for r in self.0 {
             let target = match r.target {
                 Some(t @ Target::AtMost(x)) => format!("<= {x} {}", verdict(t, r.value)),
-                Some(t @ Target::AtLeast(x)) => {
+                Some(t @ Target::AtLeast(x)) if r.unit == "normals/s" => {
                     format!(">= {:.0}M {}", x / 1e6, verdict(t, r.value))
                 }
+                Some(t @ Target::AtLeast(x)) => format!(">= {x} {}", verdict(t, r.value)),
                 None => String::new(),
             };
             let value = if r.unit == "x" {

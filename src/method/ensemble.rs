@@ -22,6 +22,7 @@ use crate::data::bootstrap;
 use crate::nn::HeadOutput;
 use crate::optim::{Optimizer, OptimizerConfig};
 use crate::rng::rng_from_seed;
+use crate::spec::{ConfigMember, MethodConfig, RunConfig};
 
 use super::driver::{self, Chain, Evaluation};
 use super::{Evaluator, MethodOutput, RunError, RunInput, Trainer};
@@ -43,22 +44,67 @@ pub enum Resampling {
     Bootstrap,
 }
 
-/// Trains `members` members (or reads them back from `input.members`) and scores their mixture.
+/// One member of an ensemble: the configuration it trains with (the run's own, or for a config
+/// ensemble the run's with the member's model, training and optimizer).
+pub struct Member<'a> {
+    pub config: std::borrow::Cow<'a, RunConfig>,
+    pub optimizer: &'a OptimizerConfig,
+}
+
+/// `count` members with the run's own configuration and `optimizer` (seed ensembles, bagging).
+pub fn same_members<'a>(
+    config: &'a RunConfig,
+    optimizer: &'a OptimizerConfig,
+    count: usize,
+) -> Vec<Member<'a>> {
+    (0..count)
+        .map(|_| Member {
+            config: std::borrow::Cow::Borrowed(config),
+            optimizer,
+        })
+        .collect()
+}
+
+/// The members of a config ensemble: the run's configuration with each member's model,
+/// training section and optimizer.
+pub fn config_members<'a>(config: &RunConfig, members: &'a [ConfigMember]) -> Vec<Member<'a>> {
+    members
+        .iter()
+        .map(|member| Member {
+            config: std::borrow::Cow::Owned(RunConfig {
+                model: member.model.clone(),
+                train: member.train.clone(),
+                method_config: MethodConfig::Point {
+                    optimizer: member.optimizer.clone(),
+                },
+                ..config.clone()
+            }),
+            optimizer: &member.optimizer,
+        })
+        .collect()
+}
+
+/// Trains the members (or reads them back from `input.members`) and scores their mixture.
 pub fn run(
     input: &RunInput,
-    optimizer: &OptimizerConfig,
-    members: usize,
+    members: &[Member],
     resampling: Resampling,
 ) -> Result<MethodOutput, RunError> {
     let (config, data) = (input.config, input.data);
     let mut eval = Evaluator::new(data, input.grid, config.predictions);
-    let mut output = MethodOutput::default();
-    // Every member takes the same number of updates (a resample has the part's length).
-    let shape = Trainer::new(config, &data.train, optimizer.lr());
-    let member_steps = shape.total_steps;
-    output.n_params = shape.params.len() as u64;
+    // The parameter count is the first member's (all members of a seed ensemble or bagging
+    // have the same shape).
+    let mut output = MethodOutput {
+        n_params: members.first().map_or(0, |first| {
+            Trainer::new(&first.config, &data.train, first.optimizer.lr())
+                .params
+                .len() as u64
+        }),
+        ..MethodOutput::default()
+    };
     let mut steps = 0;
-    for m in 0..members {
+    for (m, member) in members.iter().enumerate() {
+        let member_config: &RunConfig = &member.config;
         let stored = input
             .members
             .and_then(|store| store.load(m))
@@ -68,7 +114,7 @@ pub fn run(
         let train_len = data.train.len();
         let outputs = match stored {
             Some(outputs) => {
-                for _ in 0..config.train.epochs {
+                for _ in 0..member_config.train.epochs {
                     (input.on_epoch)();
                 }
                 outputs
@@ -90,10 +136,12 @@ pub fn run(
                         &resampled
                     }
                 };
-                let trainer = Trainer::for_chain(config, &member_data.train, optimizer.lr(), m);
-                let rule = Box::new(Optimizer::new(optimizer, trainer.params.len()));
+                let trainer =
+                    Trainer::for_chain(member_config, &member_data.train, member.optimizer.lr(), m);
+                let rule = Box::new(Optimizer::new(member.optimizer, trainer.params.len()));
                 let mut chains = [Chain { trainer, rule }];
                 let member_input = RunInput {
+                    config: member_config,
                     data: member_data,
                     grid: None,
                     members: None,
@@ -109,15 +157,16 @@ pub fn run(
             }
         };
         eval.add_outputs(&outputs);
-        steps += member_steps;
+        // Every member takes its own configuration's updates (a resample has the part's length).
+        steps += Trainer::steps_of(member_config, &data.train);
         let kept = m + 1;
-        if kept.is_power_of_two() || kept == members {
+        if kept.is_power_of_two() || kept == members.len() {
             output
                 .metrics
                 .extend(eval.metric_rows(config.train.epochs, steps));
         }
     }
-    output.n_samples = members as u64;
+    output.n_samples = members.len() as u64;
     if config.predictions {
         output.predictions = eval.prediction_rows(data, input.grid);
     }

@@ -103,12 +103,21 @@ pub fn train(input: &RunInput) -> Result<MethodOutput, RunError> {
     match &input.config.method_config {
         MethodConfig::Point { optimizer } => point::run(input, optimizer),
         MethodConfig::McDropout { optimizer, passes } => mc_dropout::run(input, optimizer, *passes),
-        MethodConfig::SeedEnsemble { optimizer, members } => {
-            ensemble::run(input, optimizer, *members, ensemble::Resampling::None)
-        }
-        MethodConfig::Bagging { optimizer, members } => {
-            ensemble::run(input, optimizer, *members, ensemble::Resampling::Bootstrap)
-        }
+        MethodConfig::SeedEnsemble { optimizer, members } => ensemble::run(
+            input,
+            &ensemble::same_members(input.config, optimizer, *members),
+            ensemble::Resampling::None,
+        ),
+        MethodConfig::Bagging { optimizer, members } => ensemble::run(
+            input,
+            &ensemble::same_members(input.config, optimizer, *members),
+            ensemble::Resampling::Bootstrap,
+        ),
+        MethodConfig::ConfigEnsemble { members } => ensemble::run(
+            input,
+            &ensemble::config_members(input.config, members),
+            ensemble::Resampling::None,
+        ),
         MethodConfig::SnapshotEnsemble {
             optimizer,
             cycles,
@@ -207,6 +216,10 @@ impl Trainer {
         let batch_size = config.train.batch_size.min(train.len().max(1));
         let batcher = Batcher::new(train.len(), batch_size, train.n_features());
         let steps_per_epoch = batcher.n_batches();
+        debug_assert_eq!(
+            steps_per_epoch * config.train.epochs,
+            Trainer::steps_of(config, train)
+        );
         Trainer {
             network,
             params,
@@ -221,6 +234,13 @@ impl Trainer {
             steps_per_epoch,
             total_steps: steps_per_epoch * config.train.epochs,
         }
+    }
+
+    /// The updates a run of `config` takes on `train` without building it: epochs × ⌈n / batch⌉
+    /// (the batch no larger than the part, and at least one row).
+    pub fn steps_of(config: &RunConfig, train: &Dataset) -> usize {
+        let batch_size = config.train.batch_size.min(train.len().max(1));
+        train.len().div_ceil(batch_size) * config.train.epochs
     }
 
     /// One pass over `train` in a fresh random order: for each mini-batch, the gradient of the
@@ -658,13 +678,17 @@ mod tests {
         assert_eq!(value("far", "mutual_information"), 0.0);
         assert_eq!(value("test", "accuracy"), 1.0);
         assert!(
-            rows.iter().all(|r| r.split != "far" || r.metric != "accuracy"),
+            rows.iter()
+                .all(|r| r.split != "far" || r.metric != "accuracy"),
             "an OOD part has no labels to score"
         );
         // At the 95 % TPR threshold (the lower OOD entropy, 0.611) one test input of two is
         // flagged.
         assert_eq!(value("far", "ood_fpr95"), 0.5);
-        assert!(rows.iter().all(|r| (r.epoch, r.step, r.samples) == (3, 7, 1)));
+        assert!(
+            rows.iter()
+                .all(|r| (r.epoch, r.step, r.samples) == (3, 7, 1))
+        );
         // A second, disagreeing sample makes the MI positive on the OOD part.
         eval.add_outputs(&[
             HeadOutput::Categorical {

@@ -30,7 +30,7 @@ pub use regression::{
     crps_gaussian, crps_mixture, gaussian_ll, gaussian_mixture_ll, mixture_interval,
     mixture_interval_coverage, rmse,
 };
-pub use uncertainty::{entropies, mutual_information, predictive_entropy};
+pub use uncertainty::{entropies, entropy, mutual_information, predictive_entropy};
 
 use ndarray::ArrayView2;
 

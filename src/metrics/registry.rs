@@ -310,11 +310,16 @@ mod tests {
         assert_eq!(Direction::HigherIsBetter.loss(0.5), Some(-0.5));
         assert_eq!(Direction::LowerIsBetter.loss(0.5), Some(0.5));
         // Over- and under-coverage by the same amount are equally bad.
-        let nominal = Direction::CloserTo(0.9);
-        assert_eq!(nominal.loss(0.85), nominal.loss(0.95));
-        assert!(nominal.loss(0.9).unwrap() < nominal.loss(0.95).unwrap());
+        // 0.5 ± 0.25 is exact in binary, so the two distances are equal bit for bit.
+        let nominal = Direction::CloserTo(0.5);
+        assert_eq!(nominal.loss(0.25), nominal.loss(0.75));
+        assert_eq!(nominal.loss(0.5), Some(0.0));
+        assert!(nominal.loss(0.5).unwrap() < nominal.loss(0.75).unwrap());
         assert_eq!(Direction::Descriptive.loss(1.0), None);
-        assert_eq!(direction("test.coverage_95"), Some(Direction::CloserTo(0.95)));
+        assert_eq!(
+            direction("test.coverage_95"),
+            Some(Direction::CloserTo(0.95))
+        );
         assert_eq!(direction("far.entropy"), Some(Direction::Descriptive));
     }
 

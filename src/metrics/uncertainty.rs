@@ -12,7 +12,7 @@ const MI_ROUNDING_TOLERANCE: f64 = 1e-9;
 
 /// Shannon entropy −Σ_k p_k ln p_k of one categorical distribution, in nats, with 0·ln 0 = 0 (the
 /// limit). A negative or NaN probability gives NaN, so invalid input shows.
-fn entropy(p: impl IntoIterator<Item = f64>) -> f64 {
+pub fn entropy(p: impl IntoIterator<Item = f64>) -> f64 {
     // Folding from +0 (not negating a sum) keeps a one-hot row at 0 rather than −0.
     p.into_iter()
         .fold(0.0, |h, p| if p == 0.0 { h } else { h - p * p.ln() })

@@ -648,6 +648,57 @@ fn loss_grad_allocates_nothing_in_steady_state() {
     }
 }
 
+/// An MC-dropout pass of the evaluator (masks drawn, forward, folded into the categorical
+/// predictives of the test and an OOD part) allocates nothing once the buffers exist: T passes
+/// cost T forwards, not T allocations.
+#[test]
+fn mc_dropout_evaluation_passes_allocate_nothing_after_the_first() {
+    use crate::data::{Dataset, Prepared, Standardizer, TargetValues};
+    use crate::method::Evaluator;
+    let cfg = mlp_config(HeadKind::Softmax, Activation::Relu, 0.5);
+    let mut net = Network::mlp(&cfg);
+    let params = net.init_params(&mut rng_from_seed(1));
+    let (x, _, labels) = batch(24, HeadKind::Softmax, 3);
+    let x = x.mapv(|v| v as f32);
+    let part = |x: Array2<f32>, labels: Vec<u32>| Dataset {
+        feature_names: (0..3).map(|k| k.to_string()).collect(),
+        target_name: "y".into(),
+        y: TargetValues::Class {
+            labels,
+            n_classes: 4,
+            names: (0..4).map(|k| k.to_string()).collect(),
+        },
+        x,
+    };
+    let data = Prepared {
+        train: part(x.clone(), labels.clone()),
+        valid: part(Array2::zeros((0, 3)), Vec::new()),
+        test: part(x.clone(), labels),
+        scaler: Standardizer::identity(3),
+        ood: vec![("far".into(), x.mapv(|v| v + 3.0))],
+    };
+    let mut eval = Evaluator::new(&data, None, false);
+    let mut rng = rng_from_seed(0);
+    let mut pass = |eval: &mut Evaluator| {
+        eval.add_sample(
+            &mut net,
+            &params,
+            Mode::McSample,
+            &mut rng,
+            &data,
+            None,
+            None,
+        );
+    };
+    pass(&mut eval);
+    let n = alloc_count::count(|| {
+        for _ in 0..5 {
+            pass(&mut eval);
+        }
+    });
+    assert_eq!(n, 0, "5 MC-dropout passes allocated {n} times");
+}
+
 #[test]
 fn xavier_and_he_layers_use_fan_in_and_fan_out() {
     // Whole-network init: the second dense layer (5 → 4) of the Xavier MLP lies in ±√(6/9).

@@ -11,8 +11,10 @@ pub mod diagnostics;
 pub mod gp_view;
 pub mod paired;
 pub mod plots;
+pub mod published;
 pub mod sampling;
 pub mod search;
+pub mod selection;
 pub mod table;
 
 use std::fmt::Write as _;
@@ -333,6 +335,30 @@ pub fn render_report(
         Some(md)
     };
 
+    let selection_md = match &meta.options.select {
+        Some(select) => {
+            let (choices, all) = selection::choose(results, &meta.options, select);
+            let md = selection::render_markdown(&choices, &all, select);
+            write_text(&out_dir.join("selection.md"), &md, &mut files)?;
+            Some(md)
+        }
+        None => None,
+    };
+
+    let published_rows = published::comparisons(results, &meta.options);
+    let published_md = if published_rows.is_empty() {
+        None
+    } else {
+        let md = published::render_markdown(&published_rows);
+        write_text(&out_dir.join("published.md"), &md, &mut files)?;
+        write_text(
+            &out_dir.join("published.csv"),
+            &published::render_csv(&published_rows),
+            &mut files,
+        )?;
+        Some(md)
+    };
+
     let diagnostic_rows = diagnostics::diagnostics(results);
     let diagnostics_md = if diagnostic_rows.is_empty() {
         None
@@ -466,6 +492,15 @@ pub fn render_report(
         readme,
         ": {runs_ok} ok, {runs_failed} failed. Tables: [Markdown](table.md), [LaTeX](table.tex), [CSV](table.csv).\n\n## Results\n\n{table_md}"
     );
+    if let Some(md) = &selection_md {
+        let _ = write!(readme, "\n## Chosen by validation\n\n{md}");
+    }
+    if let Some(md) = &published_md {
+        let _ = write!(
+            readme,
+            "\n## Published numbers beside ours\n\n[Markdown](published.md), [CSV](published.csv).\n\n{md}"
+        );
+    }
     if let Some(md) = &paired_md {
         let _ = write!(readme, "\n## Paired differences\n\n{md}");
     }

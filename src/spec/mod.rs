@@ -147,22 +147,28 @@ impl OodConfig {
         }
     }
 
+    /// Whether `name` can name an OOD part: lower-case letters, digits and `_`, not a reserved
+    /// part (train, valid, test, grid).
+    pub fn valid_name(name: &str) -> bool {
+        !RESERVED_PARTS.contains(&name)
+            && !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    }
+
     fn validate(
         &self,
         name: &str,
         err: &dyn Fn(&str, String) -> SpecError,
     ) -> Result<(), SpecError> {
         let prefix = format!("data.ood.{name}");
-        if RESERVED_PARTS.contains(&name)
-            || name.is_empty()
-            || !name
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-        {
+        if !OodConfig::valid_name(name) {
             return Err(err(
                 &prefix,
                 format!(
-                    "an OOD part's name is lower-case letters, digits and `_`, and not one of {};                      e.g. [data.ood.fashion_mnist]",
+                    "an OOD part's name is lower-case letters, digits and `_`, and not one of \
+                     {}; e.g. [data.ood.fashion_mnist]",
                     RESERVED_PARTS.join(", ")
                 ),
             ));
@@ -608,6 +614,9 @@ pub enum MethodConfig {
         optimizer: OptimizerConfig,
         members: usize,
     },
+    /// Networks of different configurations (the variants of the sweep `members` over the
+    /// method's optimizer, model and training keys); their equal mixture.
+    ConfigEnsemble { members: Vec<ConfigMember> },
     /// One network trained with a cyclic cosine learning rate; its predictive averages the
     /// snapshots at the last `keep_last` cycle ends (see [`crate::method::snapshot`]).
     SnapshotEnsemble {
@@ -647,6 +656,16 @@ pub enum MethodConfig {
     },
 }
 
+/// One member of a config ensemble: its sweep label and its resolved configuration.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ConfigMember {
+    /// The member's sweep assignment, e.g. `optimizer.lr=0.001,model.dropout=0.1`.
+    pub label: String,
+    pub model: ModelConfig,
+    pub train: TrainConfig,
+    pub optimizer: OptimizerConfig,
+}
+
 /// Gal & Ghahramani (2016) average T = 100 stochastic passes.
 fn default_passes() -> usize {
     100
@@ -662,7 +681,9 @@ impl MethodConfig {
     pub fn has_members(&self) -> bool {
         matches!(
             self,
-            MethodConfig::SeedEnsemble { .. } | MethodConfig::Bagging { .. }
+            MethodConfig::SeedEnsemble { .. }
+                | MethodConfig::Bagging { .. }
+                | MethodConfig::ConfigEnsemble { .. }
         )
     }
 
@@ -674,6 +695,7 @@ impl MethodConfig {
             MethodConfig::SnapshotEnsemble { .. } => "snapshot_ensemble",
             MethodConfig::SeedEnsemble { .. } => "seed_ensemble",
             MethodConfig::Bagging { .. } => "bagging",
+            MethodConfig::ConfigEnsemble { .. } => "config_ensemble",
             MethodConfig::Sgmcmc { .. } => "sgmcmc",
         }
     }
@@ -688,6 +710,7 @@ enum MethodKind {
     SnapshotEnsemble,
     SeedEnsemble,
     Bagging,
+    ConfigEnsemble,
     Sgmcmc,
 }
 
@@ -700,13 +723,14 @@ impl MethodKind {
             MethodKind::SnapshotEnsemble => "snapshot_ensemble",
             MethodKind::SeedEnsemble => "seed_ensemble",
             MethodKind::Bagging => "bagging",
+            MethodKind::ConfigEnsemble => "config_ensemble",
             MethodKind::Sgmcmc => "sgmcmc",
         }
     }
 }
 
 /// A `[[methods]]` entry as written.
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct MethodSection {
     name: String,
@@ -804,6 +828,9 @@ impl RunConfig {
     /// The epochs of training the run does, for progress bars: `train.epochs`, times the
     /// members of an ensemble.
     pub fn epochs_of_work(&self) -> u64 {
+        if let MethodConfig::ConfigEnsemble { members } = &self.method_config {
+            return members.iter().map(|m| m.train.epochs as u64).sum();
+        }
         let members = match self.method_config {
             MethodConfig::SeedEnsemble { members, .. } | MethodConfig::Bagging { members, .. } => {
                 members
@@ -1208,8 +1235,10 @@ fn resolve_variant(
         Some(t) => deserialize_at::<ReportOptions>(file, "report", t)?,
         None => deserialize_at::<ReportOptions>(file, "report", Table::new())?,
     };
+    let ood_parts: Vec<&str> = data.ood.keys().map(String::as_str).collect();
     report
         .validate()
+        .and_then(|()| report.validate_parts(&ood_parts))
         .map_err(|(key, message)| err(&format!("report.{key}"), message))?;
     if spec.methods.is_empty() {
         return Err(err(
@@ -1231,6 +1260,24 @@ fn resolve_variant(
                 ));
             }
         };
+        let mut table = table;
+        // A config ensemble's `members` is a sweep over the method's own keys, expanded below.
+        let members_sweep = if table.get("kind").and_then(Value::as_str) == Some("config_ensemble")
+        {
+            match table.remove("members") {
+                Some(Value::Table(t)) if !t.is_empty() => t,
+                _ => {
+                    return Err(err(
+                        &format!("{at_method}.members"),
+                        "a config ensemble needs its members as a sweep over the method's keys, \
+                         e.g. `members = { \"optimizer.lr\" = [0.001, 0.003, 0.01] }`"
+                            .into(),
+                    ));
+                }
+            }
+        } else {
+            Table::new()
+        };
         let section: MethodSection = deserialize_at(file, &at_method, table)?;
         if !valid_name(&section.name) {
             return Err(err(
@@ -1249,288 +1296,26 @@ fn resolve_variant(
         }
         names.push(section.name.clone());
 
-        let mut model: ModelConfig =
-            merged(file, "model", &at_method, &spec.model, &section.model)?;
-        let train: TrainConfig = merged(file, "train", &at_method, &spec.train, &section.train)?;
-        // A key that the method overrides is reported at the method, others at their section.
-        let where_is = |section_name: &str, over: &Table| {
-            let over = over.clone();
-            let section_name = section_name.to_string();
-            let at_method = at_method.clone();
-            move |key: &str| {
-                let top = key.split(['.', '[']).next().unwrap_or(key);
-                if over.contains_key(top) {
-                    format!("{at_method}.{section_name}.{key}")
-                } else {
-                    format!("{section_name}.{key}")
-                }
-            }
-        };
-        model
-            .validate(task, &where_is("model", &section.model))
-            .map_err(|(k, m)| err(&k, m))?;
-        train
-            .validate(&where_is("train", &section.train))
-            .map_err(|(k, m)| err(&k, m))?;
-        model.head.get_or_insert(default_head(task));
-
-        let method_config = match section.kind {
-            MethodKind::Point
-            | MethodKind::McDropout
-            | MethodKind::SnapshotEnsemble
-            | MethodKind::SeedEnsemble
-            | MethodKind::Bagging => {
-                let kind = section.kind.name();
-                let optimizer = section.optimizer.ok_or_else(|| {
-                    err(
-                        &format!("{at_method}.optimizer"),
-                        format!(
-                            "a {kind} method needs an optimizer, e.g. \
-                             `optimizer = {{ kind = \"adam\", lr = 0.001 }}`"
-                        ),
-                    )
-                })?;
-                optimizer
-                    .validate()
-                    .map_err(|(k, m)| err(&format!("{at_method}.optimizer.{k}"), m))?;
-                if let Some(key) = [
-                    ("sampler", section.sampler.is_some()),
-                    ("prior", section.prior.is_some()),
-                    ("burn_in_epochs", section.burn_in_epochs.is_some()),
-                    ("burn_in_steps", section.burn_in_steps.is_some()),
-                    ("thin", section.thin.is_some()),
-                    ("max_samples", section.max_samples.is_some()),
-                    ("chains", section.chains.is_some()),
-                    ("cyclical", section.cyclical.is_some()),
-                    ("samples_per_cycle", section.samples_per_cycle.is_some()),
-                ]
-                .iter()
-                .find_map(|(k, given)| given.then_some(*k))
-                {
-                    return Err(err(
-                        &format!("{at_method}.{key}"),
-                        format!("is a key of sgmcmc methods; a {kind} method takes an optimizer"),
-                    ));
-                }
-                let ensembles = [MethodKind::SeedEnsemble, MethodKind::Bagging];
-                for (key, owners, given) in [
-                    (
-                        "passes",
-                        &[MethodKind::McDropout][..],
-                        section.passes.is_some(),
-                    ),
-                    (
-                        "cycles",
-                        &[MethodKind::SnapshotEnsemble][..],
-                        section.cycles.is_some(),
-                    ),
-                    (
-                        "keep_last",
-                        &[MethodKind::SnapshotEnsemble][..],
-                        section.keep_last.is_some(),
-                    ),
-                    ("members", &ensembles[..], section.members.is_some()),
-                ] {
-                    if given && !owners.contains(&section.kind) {
-                        let owners: Vec<&str> = owners.iter().map(|k| k.name()).collect();
-                        return Err(err(
-                            &format!("{at_method}.{key}"),
-                            format!(
-                                "is a key of {} methods, not of a {kind} method",
-                                owners.join(" and ")
-                            ),
-                        ));
-                    }
-                }
-                let members = section.members.unwrap_or(5);
-                if ensembles.contains(&section.kind) && !(1..=10_000).contains(&members) {
-                    return Err(err(
-                        &format!("{at_method}.members"),
-                        format!("must be in 1..=10000, got {members}"),
-                    ));
-                }
-                match section.kind {
-                    MethodKind::Point => MethodConfig::Point { optimizer },
-                    MethodKind::SeedEnsemble => MethodConfig::SeedEnsemble { optimizer, members },
-                    MethodKind::Bagging => MethodConfig::Bagging { optimizer, members },
-                    MethodKind::SnapshotEnsemble => {
-                        let cycles = section.cycles.ok_or_else(|| {
-                            err(
-                                &format!("{at_method}.cycles"),
-                                "a snapshot ensemble needs its number of cosine cycles (and \
-                                 snapshots), e.g. `cycles = 5`"
-                                    .into(),
-                            )
-                        })?;
-                        if cycles == 0 {
-                            return Err(err(
-                                &format!("{at_method}.cycles"),
-                                format!("must be >= 1, got {cycles}"),
-                            ));
-                        }
-                        if let Some(k) = section.keep_last
-                            && !(1..=cycles).contains(&k)
-                        {
-                            return Err(err(
-                                &format!("{at_method}.keep_last"),
-                                format!("must be in 1..={cycles} (the cycles), got {k}"),
-                            ));
-                        }
-                        if train.schedule != Schedule::Constant {
-                            return Err(err(
-                                &format!("{at_method}.cycles"),
-                                "sets the learning-rate schedule (cosine cycles); remove \
-                                 train.schedule from this method"
-                                    .into(),
-                            ));
-                        }
-                        MethodConfig::SnapshotEnsemble {
-                            optimizer,
-                            cycles,
-                            keep_last: section.keep_last,
-                        }
-                    }
-                    _ => {
-                        let passes = section.passes.unwrap_or(default_passes());
-                        if !(1..=100_000).contains(&passes) {
-                            return Err(err(
-                                &format!("{at_method}.passes"),
-                                format!("must be in 1..=100000, got {passes}"),
-                            ));
-                        }
-                        MethodConfig::McDropout { optimizer, passes }
-                    }
-                }
-            }
-            MethodKind::Sgmcmc => {
-                for (key, owner, given) in [
-                    ("passes", "mc_dropout", section.passes.is_some()),
-                    ("cycles", "snapshot_ensemble", section.cycles.is_some()),
-                    (
-                        "keep_last",
-                        "snapshot_ensemble",
-                        section.keep_last.is_some(),
-                    ),
-                    (
-                        "members",
-                        "seed_ensemble and bagging",
-                        section.members.is_some(),
-                    ),
-                ] {
-                    if given {
-                        return Err(err(
-                            &format!("{at_method}.{key}"),
-                            format!(
-                                "is a key of {owner} methods, not of an sgmcmc method (its \
-                                 cycles are `cyclical = {{ cycles, exploration }}`)"
-                            ),
-                        ));
-                    }
-                }
-                if section.optimizer.is_some() {
-                    return Err(err(
-                        &format!("{at_method}.optimizer"),
-                        "an sgmcmc method takes a sampler, not an optimizer, e.g. \
-                         `sampler = { kind = \"psgld\", lr = 0.001 }`"
-                            .into(),
-                    ));
-                }
-                let sampler = section.sampler.ok_or_else(|| {
-                    err(
-                        &format!("{at_method}.sampler"),
-                        "an sgmcmc method needs a sampler, e.g. \
-                         `sampler = { kind = \"sgld\", lr = 0.001 }`"
-                            .into(),
-                    )
-                })?;
-                sampler
-                    .validate()
-                    .map_err(|(k, m)| err(&format!("{at_method}.sampler.{k}"), m))?;
-                let prior = section.prior.unwrap_or_default();
-                prior
-                    .validate()
-                    .map_err(|(k, m)| err(&format!("{at_method}.prior.{k}"), m))?;
-                let burn_in_epochs = section.burn_in_epochs.unwrap_or(0);
-                if burn_in_epochs >= train.epochs {
-                    return Err(err(
-                        &format!("{at_method}.burn_in_epochs"),
-                        format!(
-                            "must be < train.epochs ({}), or no weights are ever kept; got {burn_in_epochs}",
-                            train.epochs
-                        ),
-                    ));
-                }
-                if section.burn_in_epochs.is_some() && section.burn_in_steps.is_some() {
-                    return Err(err(
-                        &format!("{at_method}.burn_in_steps"),
-                        "give the burn-in in epochs or in steps, not both".into(),
-                    ));
-                }
-                let thin = section.thin.unwrap_or(1);
-                if thin == 0 {
-                    return Err(err(
-                        &format!("{at_method}.thin"),
-                        "must be >= 1, got 0".into(),
-                    ));
-                }
-                for (key, value) in [
-                    ("max_samples", section.max_samples),
-                    ("chains", section.chains),
-                    ("samples_per_cycle", section.samples_per_cycle),
-                ] {
-                    if value == Some(0) {
-                        return Err(err(
-                            &format!("{at_method}.{key}"),
-                            "must be >= 1, got 0".into(),
-                        ));
-                    }
-                }
-                if let Some(cyclical) = &section.cyclical {
-                    cyclical
-                        .validate()
-                        .map_err(|(k, m)| err(&format!("{at_method}.cyclical.{k}"), m))?;
-                    if let Some(key) = [
-                        ("burn_in_epochs", section.burn_in_epochs.is_some()),
-                        ("burn_in_steps", section.burn_in_steps.is_some()),
-                    ]
-                    .iter()
-                    .find_map(|(k, given)| given.then_some(*k))
-                    {
-                        return Err(err(
-                            &format!("{at_method}.{key}"),
-                            "a cyclical chain keeps samples at the end of each cycle, from the \
-                             first; it has no burn-in: remove the key"
-                                .into(),
-                        ));
-                    }
-                    if train.schedule != Schedule::Constant {
-                        return Err(err(
-                            &format!("{at_method}.cyclical"),
-                            "sets the step-size schedule (cosine cycles); remove \
-                             train.schedule from this method"
-                                .into(),
-                        ));
-                    }
-                } else if section.samples_per_cycle.is_some() {
-                    return Err(err(
-                        &format!("{at_method}.samples_per_cycle"),
-                        "applies to cyclical chains only: add `cyclical = { cycles = 4, \
-                         exploration = 0.8 }` or remove the key"
-                            .into(),
-                    ));
-                }
-                MethodConfig::Sgmcmc {
-                    sampler,
-                    prior,
-                    burn_in_epochs,
-                    burn_in_steps: section.burn_in_steps,
-                    thin,
-                    max_samples: section.max_samples,
-                    chains: section.chains.unwrap_or(1),
-                    cyclical: section.cyclical,
-                    samples_per_cycle: section.samples_per_cycle.unwrap_or(1),
-                }
-            }
+        let (model, train, method_config) = if section.kind == MethodKind::ConfigEnsemble {
+            let members = config_members(
+                file,
+                &at_method,
+                &section,
+                &members_sweep,
+                (&spec.model, &spec.train),
+                task,
+            )?;
+            let (model, train) = (members[0].model.clone(), members[0].train.clone());
+            (model, train, MethodConfig::ConfigEnsemble { members })
+        } else {
+            resolve_method(
+                file,
+                &at_method,
+                section.clone(),
+                &spec.model,
+                &spec.train,
+                task,
+            )?
         };
 
         for split in 0..data.split.n_splits() as u32 {
@@ -1567,6 +1352,388 @@ fn resolve_variant(
         methods: names,
     };
     Ok((header, runs))
+}
+
+/// The members of a `config_ensemble` method: the variants of the sweep `members` over the
+/// method's own keys (`optimizer.*`, `model.*`, `train.*`), in the order a top-level `[sweep]`
+/// would give them, each resolved as a point method. At most 1,000 members.
+fn config_members(
+    file: &str,
+    at_method: &str,
+    section: &MethodSection,
+    sweep: &Table,
+    (shared_model, shared_train): (&Table, &Table),
+    task: Task,
+) -> Result<Vec<ConfigMember>, SpecError> {
+    let err = |key: String, message: String| SpecError::new(file, key, message);
+    let mut base = Table::new();
+    base.insert("sweep".into(), Value::Table(sweep.clone()));
+    if let Some(optimizer) = &section.optimizer {
+        base.insert(
+            "optimizer".into(),
+            Value::try_from(optimizer).expect("an optimizer serialises"),
+        );
+    }
+    base.insert("model".into(), Value::Table(section.model.clone()));
+    base.insert("train".into(), Value::Table(section.train.clone()));
+    for key in sweep.keys() {
+        let top = key.split('.').next().unwrap_or(key);
+        if !["optimizer", "model", "train"].contains(&top) {
+            return Err(err(
+                format!("{at_method}.members.\"{key}\""),
+                "a member may change only optimizer.*, model.* or train.* keys".into(),
+            ));
+        }
+    }
+    let variants = expand_sweep(file, &base).map_err(|mut e| {
+        e.key = format!("{at_method}.members{}", e.key.trim_start_matches("sweep"));
+        e
+    })?;
+    if variants.len() > 1000 {
+        return Err(err(
+            format!("{at_method}.members"),
+            format!("gives {} members; at most 1000", variants.len()),
+        ));
+    }
+    let mut members = Vec::with_capacity(variants.len());
+    for (label, table) in variants {
+        let member = MethodSection {
+            kind: MethodKind::Point,
+            optimizer: match table.get("optimizer") {
+                Some(Value::Table(t)) => Some(deserialize_at(
+                    file,
+                    &format!("{at_method}.optimizer"),
+                    t.clone(),
+                )?),
+                _ => None,
+            },
+            model: table
+                .get("model")
+                .and_then(Value::as_table)
+                .cloned()
+                .unwrap_or_default(),
+            train: table
+                .get("train")
+                .and_then(Value::as_table)
+                .cloned()
+                .unwrap_or_default(),
+            ..section.clone()
+        };
+        let (model, train, method) =
+            resolve_method(file, at_method, member, shared_model, shared_train, task).map_err(
+                |mut e| {
+                    e.message = format!("{} (member {label})", e.message);
+                    e
+                },
+            )?;
+        let MethodConfig::Point { optimizer } = method else {
+            unreachable!("members resolve as point methods")
+        };
+        members.push(ConfigMember {
+            label,
+            model,
+            train,
+            optimizer,
+        });
+    }
+    Ok(members)
+}
+
+/// A method section's model, training and method configuration, validated; errors name keys
+/// under `at_method` when the method set them.
+fn resolve_method(
+    file: &str,
+    at_method: &str,
+    section: MethodSection,
+    shared_model: &Table,
+    shared_train: &Table,
+    task: Task,
+) -> Result<(ModelConfig, TrainConfig, MethodConfig), SpecError> {
+    let err = |key: &str, message: String| SpecError::new(file, key, message);
+    let mut model: ModelConfig = merged(file, "model", at_method, shared_model, &section.model)?;
+    let train: TrainConfig = merged(file, "train", at_method, shared_train, &section.train)?;
+    // A key that the method overrides is reported at the method, others at their section.
+    let where_is = |section_name: &str, over: &Table| {
+        let over = over.clone();
+        let section_name = section_name.to_string();
+        let at_method = at_method.to_string();
+        move |key: &str| {
+            let top = key.split(['.', '[']).next().unwrap_or(key);
+            if over.contains_key(top) {
+                format!("{at_method}.{section_name}.{key}")
+            } else {
+                format!("{section_name}.{key}")
+            }
+        }
+    };
+    model
+        .validate(task, &where_is("model", &section.model))
+        .map_err(|(k, m)| err(&k, m))?;
+    train
+        .validate(&where_is("train", &section.train))
+        .map_err(|(k, m)| err(&k, m))?;
+    model.head.get_or_insert(default_head(task));
+
+    let method_config = match section.kind {
+        MethodKind::ConfigEnsemble => unreachable!("config ensembles resolve their members"),
+        MethodKind::Point
+        | MethodKind::McDropout
+        | MethodKind::SnapshotEnsemble
+        | MethodKind::SeedEnsemble
+        | MethodKind::Bagging => {
+            let kind = section.kind.name();
+            let optimizer = section.optimizer.ok_or_else(|| {
+                err(
+                    &format!("{at_method}.optimizer"),
+                    format!(
+                        "a {kind} method needs an optimizer, e.g. \
+                         `optimizer = {{ kind = \"adam\", lr = 0.001 }}`"
+                    ),
+                )
+            })?;
+            optimizer
+                .validate()
+                .map_err(|(k, m)| err(&format!("{at_method}.optimizer.{k}"), m))?;
+            if let Some(key) = [
+                ("sampler", section.sampler.is_some()),
+                ("prior", section.prior.is_some()),
+                ("burn_in_epochs", section.burn_in_epochs.is_some()),
+                ("burn_in_steps", section.burn_in_steps.is_some()),
+                ("thin", section.thin.is_some()),
+                ("max_samples", section.max_samples.is_some()),
+                ("chains", section.chains.is_some()),
+                ("cyclical", section.cyclical.is_some()),
+                ("samples_per_cycle", section.samples_per_cycle.is_some()),
+            ]
+            .iter()
+            .find_map(|(k, given)| given.then_some(*k))
+            {
+                return Err(err(
+                    &format!("{at_method}.{key}"),
+                    format!("is a key of sgmcmc methods; a {kind} method takes an optimizer"),
+                ));
+            }
+            let ensembles = [MethodKind::SeedEnsemble, MethodKind::Bagging];
+            for (key, owners, given) in [
+                (
+                    "passes",
+                    &[MethodKind::McDropout][..],
+                    section.passes.is_some(),
+                ),
+                (
+                    "cycles",
+                    &[MethodKind::SnapshotEnsemble][..],
+                    section.cycles.is_some(),
+                ),
+                (
+                    "keep_last",
+                    &[MethodKind::SnapshotEnsemble][..],
+                    section.keep_last.is_some(),
+                ),
+                ("members", &ensembles[..], section.members.is_some()),
+            ] {
+                if given && !owners.contains(&section.kind) {
+                    let owners: Vec<&str> = owners.iter().map(|k| k.name()).collect();
+                    return Err(err(
+                        &format!("{at_method}.{key}"),
+                        format!(
+                            "is a key of {} methods, not of a {kind} method",
+                            owners.join(" and ")
+                        ),
+                    ));
+                }
+            }
+            let members = section.members.unwrap_or(5);
+            if ensembles.contains(&section.kind) && !(1..=10_000).contains(&members) {
+                return Err(err(
+                    &format!("{at_method}.members"),
+                    format!("must be in 1..=10000, got {members}"),
+                ));
+            }
+            match section.kind {
+                MethodKind::Point => MethodConfig::Point { optimizer },
+                MethodKind::SeedEnsemble => MethodConfig::SeedEnsemble { optimizer, members },
+                MethodKind::Bagging => MethodConfig::Bagging { optimizer, members },
+                MethodKind::SnapshotEnsemble => {
+                    let cycles = section.cycles.ok_or_else(|| {
+                        err(
+                            &format!("{at_method}.cycles"),
+                            "a snapshot ensemble needs its number of cosine cycles (and \
+                             snapshots), e.g. `cycles = 5`"
+                                .into(),
+                        )
+                    })?;
+                    if cycles == 0 {
+                        return Err(err(
+                            &format!("{at_method}.cycles"),
+                            format!("must be >= 1, got {cycles}"),
+                        ));
+                    }
+                    if let Some(k) = section.keep_last
+                        && !(1..=cycles).contains(&k)
+                    {
+                        return Err(err(
+                            &format!("{at_method}.keep_last"),
+                            format!("must be in 1..={cycles} (the cycles), got {k}"),
+                        ));
+                    }
+                    if train.schedule != Schedule::Constant {
+                        return Err(err(
+                            &format!("{at_method}.cycles"),
+                            "sets the learning-rate schedule (cosine cycles); remove \
+                             train.schedule from this method"
+                                .into(),
+                        ));
+                    }
+                    MethodConfig::SnapshotEnsemble {
+                        optimizer,
+                        cycles,
+                        keep_last: section.keep_last,
+                    }
+                }
+                _ => {
+                    let passes = section.passes.unwrap_or(default_passes());
+                    if !(1..=100_000).contains(&passes) {
+                        return Err(err(
+                            &format!("{at_method}.passes"),
+                            format!("must be in 1..=100000, got {passes}"),
+                        ));
+                    }
+                    MethodConfig::McDropout { optimizer, passes }
+                }
+            }
+        }
+        MethodKind::Sgmcmc => {
+            for (key, owner, given) in [
+                ("passes", "mc_dropout", section.passes.is_some()),
+                ("cycles", "snapshot_ensemble", section.cycles.is_some()),
+                (
+                    "keep_last",
+                    "snapshot_ensemble",
+                    section.keep_last.is_some(),
+                ),
+                (
+                    "members",
+                    "seed_ensemble and bagging",
+                    section.members.is_some(),
+                ),
+            ] {
+                if given {
+                    return Err(err(
+                        &format!("{at_method}.{key}"),
+                        format!(
+                            "is a key of {owner} methods, not of an sgmcmc method (its \
+                             cycles are `cyclical = {{ cycles, exploration }}`)"
+                        ),
+                    ));
+                }
+            }
+            if section.optimizer.is_some() {
+                return Err(err(
+                    &format!("{at_method}.optimizer"),
+                    "an sgmcmc method takes a sampler, not an optimizer, e.g. \
+                     `sampler = { kind = \"psgld\", lr = 0.001 }`"
+                        .into(),
+                ));
+            }
+            let sampler = section.sampler.ok_or_else(|| {
+                err(
+                    &format!("{at_method}.sampler"),
+                    "an sgmcmc method needs a sampler, e.g. \
+                     `sampler = { kind = \"sgld\", lr = 0.001 }`"
+                        .into(),
+                )
+            })?;
+            sampler
+                .validate()
+                .map_err(|(k, m)| err(&format!("{at_method}.sampler.{k}"), m))?;
+            let prior = section.prior.unwrap_or_default();
+            prior
+                .validate()
+                .map_err(|(k, m)| err(&format!("{at_method}.prior.{k}"), m))?;
+            let burn_in_epochs = section.burn_in_epochs.unwrap_or(0);
+            if burn_in_epochs >= train.epochs {
+                return Err(err(
+                    &format!("{at_method}.burn_in_epochs"),
+                    format!(
+                        "must be < train.epochs ({}), or no weights are ever kept; got {burn_in_epochs}",
+                        train.epochs
+                    ),
+                ));
+            }
+            if section.burn_in_epochs.is_some() && section.burn_in_steps.is_some() {
+                return Err(err(
+                    &format!("{at_method}.burn_in_steps"),
+                    "give the burn-in in epochs or in steps, not both".into(),
+                ));
+            }
+            let thin = section.thin.unwrap_or(1);
+            if thin == 0 {
+                return Err(err(
+                    &format!("{at_method}.thin"),
+                    "must be >= 1, got 0".into(),
+                ));
+            }
+            for (key, value) in [
+                ("max_samples", section.max_samples),
+                ("chains", section.chains),
+                ("samples_per_cycle", section.samples_per_cycle),
+            ] {
+                if value == Some(0) {
+                    return Err(err(
+                        &format!("{at_method}.{key}"),
+                        "must be >= 1, got 0".into(),
+                    ));
+                }
+            }
+            if let Some(cyclical) = &section.cyclical {
+                cyclical
+                    .validate()
+                    .map_err(|(k, m)| err(&format!("{at_method}.cyclical.{k}"), m))?;
+                if let Some(key) = [
+                    ("burn_in_epochs", section.burn_in_epochs.is_some()),
+                    ("burn_in_steps", section.burn_in_steps.is_some()),
+                ]
+                .iter()
+                .find_map(|(k, given)| given.then_some(*k))
+                {
+                    return Err(err(
+                        &format!("{at_method}.{key}"),
+                        "a cyclical chain keeps samples at the end of each cycle, from the \
+                         first; it has no burn-in: remove the key"
+                            .into(),
+                    ));
+                }
+                if train.schedule != Schedule::Constant {
+                    return Err(err(
+                        &format!("{at_method}.cyclical"),
+                        "sets the step-size schedule (cosine cycles); remove \
+                         train.schedule from this method"
+                            .into(),
+                    ));
+                }
+            } else if section.samples_per_cycle.is_some() {
+                return Err(err(
+                    &format!("{at_method}.samples_per_cycle"),
+                    "applies to cyclical chains only: add `cyclical = { cycles = 4, \
+                     exploration = 0.8 }` or remove the key"
+                        .into(),
+                ));
+            }
+            MethodConfig::Sgmcmc {
+                sampler,
+                prior,
+                burn_in_epochs,
+                burn_in_steps: section.burn_in_steps,
+                thin,
+                max_samples: section.max_samples,
+                chains: section.chains.unwrap_or(1),
+                cyclical: section.cyclical,
+                samples_per_cycle: section.samples_per_cycle.unwrap_or(1),
+            }
+        }
+    };
+    Ok((model, train, method_config))
 }
 
 /// Merges a method's override table over the shared section and deserialises it; an error names

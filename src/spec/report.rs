@@ -57,6 +57,57 @@ pub struct ReportOptions {
     /// `paired = [{ method = "sgld", baseline = "sgd" }, { method = "psgld", baseline = "rmsprop" }]`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub paired: Vec<Pair>,
+    /// Published numbers to show beside this experiment's (`[[report.published]]`), each from one
+    /// paper and compared with one method.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub published: Vec<Published>,
+    /// Model selection over a sweep: per value of the `per` keys, the variant with the best
+    /// mean `by` (`select = { by = "valid.gaussian_ll", per = ["data"] }`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub select: Option<Selection>,
+}
+
+/// `[report] select`: which metric chooses among a sweep's variants, and within which groups.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Selection {
+    /// The `split.metric` whose mean over a variant's runs is compared, normally a validation
+    /// metric.
+    pub by: String,
+    /// Sweep keys whose values form the groups, e.g. `["data"]`: one choice per data set.
+    #[serde(default)]
+    pub per: Vec<String>,
+}
+
+/// Numbers a paper published for one method, as `[[report.published]]`:
+/// `source = "Gal & Ghahramani 2016"`, `method = "mc_dropout"`,
+/// `rows = [{ variant = "data=boston", metric = "test.rmse", mean = 2.97, se = 0.19 }]`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Published {
+    /// The paper, as the report cites it.
+    pub source: String,
+    /// This experiment's method the numbers are set beside.
+    pub method: String,
+    pub rows: Vec<PublishedRow>,
+}
+
+/// One published number: the mean and standard error of `metric` on `variant`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublishedRow {
+    /// The variant label of this experiment the number belongs to (`default` without a sweep).
+    #[serde(default = "default_variant")]
+    pub variant: String,
+    /// As `split.metric`, e.g. `test.rmse`.
+    pub metric: String,
+    pub mean: f64,
+    /// Standard error of the published mean.
+    pub se: f64,
+}
+
+fn default_variant() -> String {
+    "default".into()
 }
 
 /// One comparison of the paired-differences table: `method` − `baseline`, run by run.
@@ -76,13 +127,18 @@ impl Default for ReportOptions {
             curve_metrics: Vec::new(),
             baseline: None,
             paired: Vec::new(),
+            published: Vec::new(),
+            select: None,
         }
     }
 }
 
 fn check_split_metric(key: String, value: &str) -> Result<(), (String, String)> {
     match value.split_once('.') {
-        Some((split, metric)) if SPLITS.contains(&split) && !metric.is_empty() => {
+        Some((split, metric))
+            if (SPLITS.contains(&split) || super::OodConfig::valid_name(split))
+                && !metric.is_empty() =>
+        {
             if crate::metrics::is_known_metric(metric) {
                 Ok(())
             } else {
@@ -99,7 +155,8 @@ fn check_split_metric(key: String, value: &str) -> Result<(), (String, String)> 
         _ => Err((
             key,
             format!(
-                "{value:?} is not `split.metric`: write e.g. \"test.rmse\", with split one of {}",
+                "{value:?} is not `split.metric`: write e.g. \"test.rmse\", with split one of {} \
+                 or an out-of-distribution part of [data.ood]",
                 SPLITS.join(", ")
             ),
         )),
@@ -124,6 +181,61 @@ impl ReportOptions {
         }
         for (i, m) in self.curve_metrics.iter().enumerate() {
             check_split_metric(format!("curve_metrics[{i}]"), m)?;
+        }
+        if let Some(select) = &self.select {
+            check_split_metric("select.by".into(), &select.by)?;
+            let direction = crate::metrics::direction(&select.by);
+            if matches!(direction, Some(crate::metrics::Direction::Descriptive)) {
+                return Err((
+                    "select.by".into(),
+                    format!(
+                        "{} describes, it does not score: choose by e.g. valid.gaussian_ll",
+                        select.by
+                    ),
+                ));
+            }
+        }
+        for (i, published) in self.published.iter().enumerate() {
+            for (j, row) in published.rows.iter().enumerate() {
+                let at = |key: &str| format!("published[{i}].rows[{j}].{key}");
+                check_split_metric(at("metric"), &row.metric)?;
+                if !(row.mean.is_finite() && row.se.is_finite() && row.se >= 0.0) {
+                    return Err((
+                        at("se"),
+                        format!(
+                            "mean must be finite and se finite and >= 0, got {} ± {}",
+                            row.mean, row.se
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks that every `split.metric` names train, valid, test or one of the experiment's
+    /// out-of-distribution parts (`ood`), so a misspelt part is an error, not an empty column.
+    pub fn validate_parts(&self, ood: &[&str]) -> Result<(), (String, String)> {
+        let lists = [
+            ("metrics", &self.metrics),
+            ("curve_metrics", &self.curve_metrics),
+        ];
+        for (list, metrics) in lists {
+            for (i, m) in metrics.iter().enumerate() {
+                let split = m.split_once('.').map_or(m.as_str(), |(split, _)| split);
+                if !SPLITS.contains(&split) && !ood.contains(&split) {
+                    let mut parts: Vec<&str> = SPLITS.to_vec();
+                    parts.extend(ood);
+                    return Err((
+                        format!("{list}[{i}]"),
+                        format!(
+                            "{m:?} names the part {split:?}, which this experiment does not \
+                             have; parts: {} (out-of-distribution parts come from [data.ood])",
+                            parts.join(", ")
+                        ),
+                    ));
+                }
+            }
         }
         Ok(())
     }
@@ -152,6 +264,9 @@ impl ReportOptions {
             if p.method == p.baseline {
                 return Err((format!("paired[{i}]"), "a method paired with itself".into()));
             }
+        }
+        for (i, p) in self.published.iter().enumerate() {
+            known(format!("published[{i}].method"), &p.method)?;
         }
         Ok(())
     }

@@ -208,3 +208,108 @@ fn ensemble_keys_are_checked() {
         "{e}"
     );
 }
+
+/// Two config ensembles beside the ensembles above: one member at the point method's settings,
+/// and the four variants of a 2 × 2 sweep over the learning rate and dropout.
+fn config_ensembles() -> bayeslab::spec::Experiment {
+    let text = format!(
+        "{ENSEMBLES}\n\
+         [[methods]]\n\
+         name = \"config_one\"\n\
+         kind = \"config_ensemble\"\n\
+         optimizer = {{ kind = \"adam\", lr = 0.01 }}\n\
+         members = {{ \"optimizer.lr\" = [0.01] }}\n\
+         \n\
+         [[methods]]\n\
+         name = \"config_four\"\n\
+         kind = \"config_ensemble\"\n\
+         optimizer = {{ kind = \"adam\", lr = 0.01 }}\n\
+         members = {{ \"optimizer.lr\" = [0.01, 0.03], \"model.dropout\" = [0.0, 0.1] }}\n"
+    );
+    bayeslab::spec::parse("config.toml", &text, &[]).unwrap()
+}
+
+/// A config ensemble's members are the sweep's variants, each resolved as a point method; one
+/// member at the point method's settings is the point method exactly, and four are scored after
+/// 1, 2 and 4 members.
+#[test]
+fn config_ensemble_members_are_the_variants_of_its_sweep() {
+    let experiment = config_ensembles();
+    let four = experiment
+        .runs
+        .iter()
+        .find(|r| r.config.method == "config_four")
+        .unwrap();
+    let bayeslab::spec::MethodConfig::ConfigEnsemble { members } = &four.config.method_config
+    else {
+        panic!("{:?}", four.config.method_config)
+    };
+    let labels: Vec<&str> = members.iter().map(|m| m.label.as_str()).collect();
+    assert_eq!(labels.len(), 4, "{labels:?}");
+    assert!(labels[0].contains("model.dropout=0") && labels[0].contains("optimizer.lr=0.01"));
+    let dropouts: Vec<f64> = members.iter().map(|m| m.model.dropout).collect();
+    let rates: Vec<f64> = members.iter().map(|m| m.optimizer.lr()).collect();
+    let mut pairs: Vec<(f64, f64)> = dropouts.into_iter().zip(rates).collect();
+    pairs.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    assert_eq!(pairs, [(0.0, 0.01), (0.0, 0.03), (0.1, 0.01), (0.1, 0.03)]);
+    assert_eq!(
+        four.config.epochs_of_work(),
+        4 * 5,
+        "progress counts members' epochs"
+    );
+
+    let root = temp_dir("config_ensembles");
+    let summary = run(&experiment, &options(&root, 2));
+    assert_eq!((summary.ok, summary.failed), (12, 0));
+    let results = bayeslab::store::load(&root.join("results/ensembles")).unwrap();
+    const M: usize = REGRESSION_METRICS;
+    for seed in 0..2 {
+        let point: Vec<_> = test_rows(&results, "point", seed).split_off(4 * M);
+        assert_eq!(
+            point,
+            test_rows(&results, "config_one", seed),
+            "seed {seed}"
+        );
+        let four = test_rows(&results, "config_four", seed);
+        let samples: Vec<i64> = four.iter().map(|r| r.0).step_by(M).collect();
+        assert_eq!(samples, [1, 2, 4]);
+        assert_ne!(
+            four[M..2 * M],
+            point[..],
+            "member 1 has another configuration"
+        );
+    }
+}
+
+#[test]
+fn config_ensemble_keys_are_checked() {
+    let refused = |members: &str| {
+        let text = format!(
+            "{ENSEMBLES}\n[[methods]]\nname = \"c\"\nkind = \"config_ensemble\"\n\
+             optimizer = {{ kind = \"adam\", lr = 0.01 }}\n{members}\n"
+        );
+        bayeslab::spec::parse("config.toml", &text, &[])
+            .unwrap_err()
+            .to_string()
+    };
+    let e = refused("");
+    assert!(
+        e.contains("methods[4].members") && e.contains("optimizer.lr"),
+        "{e}"
+    );
+    let e = refused("members = { \"sampler.lr\" = [0.1] }");
+    assert!(
+        e.contains("methods[4].members.\"sampler.lr\"") && e.contains("optimizer.*"),
+        "{e}"
+    );
+    let e = refused("members = { \"optimizer.lr\" = [] }");
+    assert!(
+        e.contains("methods[4].members") && e.contains("non-empty array"),
+        "{e}"
+    );
+    let e = refused("members = { \"optimizer.lr\" = [0.01, -1.0] }");
+    assert!(
+        e.contains("methods[4].optimizer.lr") && e.contains("member optimizer.lr=-1"),
+        "{e}"
+    );
+}

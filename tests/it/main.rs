@@ -7,6 +7,7 @@ mod determinism;
 mod end_to_end;
 mod ensembles;
 mod mc_dropout;
+mod ood;
 mod search;
 mod sgmcmc;
 mod snapshot;
