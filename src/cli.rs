@@ -36,6 +36,15 @@ pub const SHIPPED: &[(&str, &str)] = &[
         "bo_benchmarks",
         include_str!("../experiments/bo_benchmarks.toml"),
     ),
+    (
+        "uci_benchmark",
+        include_str!("../experiments/uci_benchmark.toml"),
+    ),
+    (
+        "uci_mc_dropout_grid",
+        include_str!("../experiments/uci_mc_dropout_grid.toml"),
+    ),
+    ("mnist_ood", include_str!("../experiments/mnist_ood.toml")),
 ];
 
 #[derive(Debug, Parser)]

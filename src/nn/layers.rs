@@ -18,7 +18,6 @@ use super::gemm::Real;
 use super::init::fill_weights;
 use super::{Activation, Init, Mode};
 use crate::rng::Rng;
-use rand::Rng as _;
 use std::ops::Range;
 
 /// Shape and purpose of one forward/backward pass.
@@ -263,6 +262,9 @@ pub struct Dropout {
     pub dim: usize,
     /// `0` or `1/(1−p)` in f32 (one layer type serves the f32 and f64 builds).
     mask: Vec<f32>,
+    /// The 32-bit draws of the last mask, filled in one bulk call of the generator (the same
+    /// words, in the same order, as one draw per element would take).
+    draws: Vec<u32>,
     /// Whether the last forward applied a mask (stochastic mode and `p > 0`).
     active: bool,
 }
@@ -277,6 +279,7 @@ impl Dropout {
             p,
             dim,
             mask: Vec::new(),
+            draws: Vec::new(),
             active: false,
         }
     }
@@ -299,30 +302,19 @@ impl<T: Real> Layer<T> for Dropout {
         }
         if self.mask.len() < n {
             self.mask.resize(n, 0.0);
+            self.draws.resize(n, 0);
         }
         let threshold = (f64::from(self.p) * 4_294_967_296.0).round() as u64;
         let scale = 1.0 / (1.0 - self.p);
-        let mask = &mut self.mask[..n];
-        // Two 32-bit draws per 64-bit output of the generator.
-        let mut pairs = mask.chunks_exact_mut(2);
-        for pair in &mut pairs {
-            let r = rng.next_u64();
-            pair[0] = if (r & 0xffff_ffff) >= threshold {
-                scale
-            } else {
-                0.0
-            };
-            pair[1] = if (r >> 32) >= threshold { scale } else { 0.0 };
-        }
-        for m in pairs.into_remainder() {
-            *m = if u64::from(rng.next_u32()) >= threshold {
-                scale
-            } else {
-                0.0
-            };
-        }
-        for ((y, &x), &m) in y.iter_mut().zip(x).zip(mask.iter()) {
-            *y = x * T::from_f(f64::from(m));
+        let (mask, draws) = (&mut self.mask[..n], &mut self.draws[..n]);
+        // One bulk fill: ChaCha's words in stream order, as next_u32 would give them one by one.
+        rand::RngExt::fill(rng, draws);
+        let scale_t = T::from_f(f64::from(scale));
+        for (((y, &x), m), &u) in y.iter_mut().zip(x).zip(mask.iter_mut()).zip(draws.iter()) {
+            let keep = u64::from(u) >= threshold;
+            *m = if keep { scale } else { 0.0 };
+            // x · 0 as before, not a literal 0, so a negative input keeps its signed zero.
+            *y = x * if keep { scale_t } else { T::zero() };
         }
     }
     fn backward(
@@ -412,5 +404,38 @@ impl<T: Real> Layer<T> for AnyLayer {
     }
     fn reset_state(&mut self) {
         dispatch!(self, l => Layer::<T>::reset_state(l))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::rng::rng_from_seed;
+    use rand::Rng as _;
+
+    /// The mask's bulk fill takes the generator's words in the order one 64-bit draw per pair of
+    /// elements (low word first) and one 32-bit draw for an odd last element would: masks, and
+    /// so every dropout result, do not depend on how the words are fetched.
+    #[test]
+    fn bulk_draws_are_the_words_of_one_draw_at_a_time() {
+        for n in [1usize, 2, 7, 64, 1001] {
+            let mut bulk = rng_from_seed(3);
+            let mut one = bulk.clone();
+            let mut words = vec![0u32; n];
+            rand::RngExt::fill(&mut bulk, &mut words[..]);
+            let mut expected = Vec::with_capacity(n);
+            for _ in 0..n / 2 {
+                let r = one.next_u64();
+                expected.extend([(r & 0xffff_ffff) as u32, (r >> 32) as u32]);
+            }
+            if n % 2 == 1 {
+                expected.push(one.next_u32());
+            }
+            assert_eq!(words, expected, "n = {n}");
+            assert_eq!(
+                bulk.next_u64(),
+                one.next_u64(),
+                "the streams continue alike"
+            );
+        }
     }
 }
