@@ -132,21 +132,37 @@ pub fn mce(probs: ArrayView2<f64>, labels: &[u32], bins: usize) -> f64 {
 /// ECE, MCE and the reliability diagram with `bins` equal-width bins, binned as in [`ece`].
 pub fn calibration(probs: ArrayView2<f64>, labels: &[u32], bins: usize) -> Calibration {
     check_classes(probs, labels);
+    calibration_of_confidences(
+        probs.rows().into_iter().zip(labels).map(|(row, &y)| {
+            let (pred, conf) = argmax(row.iter().copied());
+            (conf, pred == y as usize)
+        }),
+        bins,
+    )
+}
+
+/// ECE, MCE and the reliability diagram of examples given as (confidence max_k p_ik, whether the
+/// prediction is right), binned as in [`ece`]: the one binning pass behind [`calibration`], for
+/// callers that hold confidences and correctness rather than probabilities (the report's
+/// reliability diagram, from stored prediction rows).
+pub(crate) fn calibration_of_confidences(
+    examples: impl IntoIterator<Item = (f64, bool)>,
+    bins: usize,
+) -> Calibration {
     assert!(bins >= 1, "calibration needs at least one bin, got 0");
     let m = bins as f64;
     let mut conf_sum = vec![0.0f64; bins];
     let mut correct = vec![0usize; bins];
     let mut count = vec![0usize; bins];
-    for (row, &y) in probs.rows().into_iter().zip(labels) {
-        let (pred, conf) = argmax(row.iter().copied());
+    for (conf, right) in examples {
         let b = bin_of(conf, bins);
         conf_sum[b] += conf;
         count[b] += 1;
-        if pred == y as usize {
+        if right {
             correct[b] += 1;
         }
     }
-    let n = labels.len() as f64;
+    let n = count.iter().sum::<usize>() as f64;
     let mut ece = 0.0;
     // None until a non-empty bin is seen: MCE without examples is NaN, not 0.
     let mut mce: Option<f64> = None;

@@ -18,6 +18,7 @@ mod registry;
 mod regression;
 mod uncertainty;
 
+pub(crate) use classification::calibration_of_confidences;
 pub use classification::{
     Calibration, ReliabilityBin, accuracy, brier, brier_per_class, calibration, ece, mce, nll,
     perplexity,

@@ -7,6 +7,7 @@
 //! [`write_report`] a thin wrapper that reads and writes files. Output is deterministic: the same
 //! results give the same bytes.
 
+pub mod classification;
 pub mod diagnostics;
 pub mod gp_view;
 pub mod paired;
@@ -212,10 +213,10 @@ fn missing_plan(results_dir: &Path, section: &str) -> Error {
 /// Reads results_dir (merged parquet, `trials.parquet` and `search.json` if any, and spec.toml,
 /// whose `[report]` table, if any, is [`ReportOptions`], and whose `name`/`description` titles
 /// the report) and writes out_dir/{README.md, table.md, table.tex, table.csv} and the plots asked
-/// for (learning_curves, uncertainty_1d, samples, traces, rhat: `<name>.png/svg`), plus
-/// paired.md/csv with `baseline` or `paired`, diagnostics.md/csv when runs traced their chains,
-/// and search.md, search.csv and search_convergence.png/svg when the experiment searched. A
-/// benchmark (trials, no runs) gets only the search part.
+/// for (learning_curves, uncertainty_1d, reliability, entropy, samples, traces, rhat:
+/// `<name>.png/svg`), plus paired.md/csv with `baseline` or `paired`, diagnostics.md/csv when
+/// runs traced their chains, and search.md, search.csv and search_convergence.png/svg when the
+/// experiment searched. A benchmark (trials, no runs) gets only the search part.
 pub fn write_report(results_dir: &Path, out_dir: &Path) -> Result<ReportSummary, Error> {
     let meta = read_meta(results_dir)?;
     let results = store::load(results_dir)?;
@@ -410,6 +411,71 @@ pub fn render_report(
                 let _ = write!(
                     figures,
                     "\n## Predictive uncertainty\n\nFirst seed's run of each method: test points, predictive mean and ±2 std band on a dense grid.\n\n![uncertainty 1d](uncertainty_1d.png)\n"
+                );
+            }
+            "reliability" => {
+                let panels = classification::reliability(results);
+                if panels.is_empty() {
+                    skipped.push(
+                        "reliability: no classification test predictions in these results (stored with `predictions = true`)".into(),
+                    );
+                    continue;
+                }
+                let title = format!("{}: reliability on the test set (runs pooled)", meta.name);
+                files.extend(classification::write_reliability(out_dir, &title, &panels)?);
+                let _ = write!(
+                    figures,
+                    "\n## Reliability\n\nTest predictions of all ok runs of each method, pooled, in {bins} equal-width bins of confidence max_k p̄_k, bin b holding (b/{bins}, (b+1)/{bins}] as the `ece` metric bins them: bars show the accuracy of each bin, points its mean confidence against its accuracy, the dashed diagonal perfect calibration; empty bins are not drawn. The panel title gives the ECE of the pooled predictions, Σ_b (|B_b|/n)·|acc(B_b) − conf(B_b)| (the table's `ece` is the mean over runs of each run's own), and n. Below each panel, the number of predictions per bin on a log10 axis.\n\n![reliability](reliability.png)\n",
+                    bins = crate::predictive::ECE_BINS
+                );
+            }
+            "entropy" => {
+                let Some(figure) =
+                    classification::entropy_histograms(results, classification::ENTROPY_BINS)
+                        .filter(|f| !f.panels.is_empty())
+                else {
+                    skipped.push(
+                        "entropy: no predictive entropies of classification in these results (stored with `predictions = true`)".into(),
+                    );
+                    continue;
+                };
+                let ood = figure.ood_parts();
+                let title = if ood.is_empty() {
+                    format!("{}: predictive entropy on the test set", meta.name)
+                } else {
+                    format!(
+                        "{}: predictive entropy, test vs out of distribution",
+                        meta.name
+                    )
+                };
+                files.extend(classification::write_entropy(out_dir, &title, &figure)?);
+                let parts = if ood.is_empty() {
+                    "the test inputs (the experiment declares no `[data.ood.<name>]` part)"
+                        .to_string()
+                } else {
+                    let names: Vec<String> = ood.iter().map(|p| format!("`{p}`")).collect();
+                    format!(
+                        "the test inputs and of the out-of-distribution part{} {}",
+                        if ood.len() == 1 { "" } else { "s" },
+                        names.join(", ")
+                    )
+                };
+                let auroc = if ood.is_empty() {
+                    String::new()
+                } else {
+                    " How well this entropy tells each part from the test inputs is that part's `ood_auroc`: the table's `<part>.ood_auroc` column when `[report] metrics` lists it, and per run in `metrics.parquet` (split = the part's name).".to_string()
+                };
+                let classes = figure.classes;
+                let range = if figure.upper_is_ln_k() {
+                    format!("ln K for K = {classes} classes, the entropy of a uniform prediction")
+                } else {
+                    format!("the largest entropy, above ln K for the K = {classes} classes seen")
+                };
+                let _ = write!(
+                    figures,
+                    "\n## Predictive entropy\n\nPredictive entropy H[p̄] = −Σ_k p̄_k ln p̄_k (nats) of {parts}, pooled over all ok runs of each method, in {bins} equal-width bins over [0, {upper:.3}] ({range}). Each histogram shows the fraction of its part's inputs in each bin (its bars sum to 1).{auroc}\n\n![entropy](entropy.png)\n",
+                    bins = figure.bins,
+                    upper = figure.upper,
                 );
             }
             // Without sampler runs there is nothing to draw: left out without a note, so one

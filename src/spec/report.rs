@@ -5,12 +5,17 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Plot names accepted in `[report] plots`. `samples`, `traces` and `rhat` draw sampler runs
-/// (a metric against kept samples, chain traces, R̂ against draws) and are left out of a report
-/// without them.
-pub const PLOTS: [&str; 5] = [
+/// Plot names accepted in `[report] plots`. `reliability` (per method, accuracy against
+/// confidence over the `ece` metric's 15 bins, with the bin counts) and `entropy` (per method,
+/// histograms of the predictive entropy on the test set and on each `[data.ood.<name>]` part)
+/// draw classification prediction rows (`predictions = true`) and are left out with a note
+/// without them. `samples`, `traces` and `rhat` draw sampler runs (a metric against kept
+/// samples, chain traces, R̂ against draws) and are left out of a report without them.
+pub const PLOTS: [&str; 7] = [
     "learning_curves",
     "uncertainty_1d",
+    "reliability",
+    "entropy",
     "samples",
     "traces",
     "rhat",
@@ -166,7 +171,7 @@ fn check_split_metric(key: String, value: &str) -> Result<(), (String, String)> 
 impl ReportOptions {
     /// Checks plot names and `split.metric` keys. The error is (key path inside `[report]`,
     /// message), e.g. (`plots[1]`, `unknown plot "foo"; allowed: learning_curves, uncertainty_1d,
-    /// samples, traces, rhat`).
+    /// reliability, entropy, samples, traces, rhat`).
     pub fn validate(&self) -> Result<(), (String, String)> {
         for (i, plot) in self.plots.iter().enumerate() {
             if !PLOTS.contains(&plot.as_str()) {
@@ -319,7 +324,9 @@ mod tests {
         assert_eq!(key, "plots[1]");
         assert!(msg.contains("unknown plot \"trace\""), "{msg}");
         assert!(
-            msg.contains("allowed: learning_curves, uncertainty_1d, samples, traces, rhat"),
+            msg.contains(
+                "allowed: learning_curves, uncertainty_1d, reliability, entropy, samples, traces, rhat"
+            ),
             "{msg}"
         );
         let o = ReportOptions {

@@ -250,9 +250,12 @@ fn an_unknown_plot_is_refused_with_the_allowed_names() {
         "report.plots[1]",
         &[
             "\"trace\"",
-            "learning_curves, uncertainty_1d, samples, traces, rhat",
+            "learning_curves, uncertainty_1d, reliability, entropy, samples, traces, rhat",
         ],
     );
-    let sets = ["report.plots=[\"samples\", \"traces\", \"rhat\"]".to_string()];
+    let sets = [
+        "report.plots=[\"samples\", \"traces\", \"rhat\", \"reliability\", \"entropy\"]"
+            .to_string(),
+    ];
     assert!(spec::parse("exp.toml", TINY, &sets).is_ok());
 }
