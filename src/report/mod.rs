@@ -658,6 +658,25 @@ fn render_search(
     Ok(section)
 }
 
+/// An ok run record for report tests: run `id` of `method` on `variant` and `split`, seed 0.
+#[cfg(test)]
+pub(crate) fn ok_run(id: &str, method: &str, variant: &str, split: u32) -> crate::store::RunRecord {
+    crate::store::RunRecord {
+        run_id: id.into(),
+        experiment: "e".into(),
+        method: method.into(),
+        variant: variant.into(),
+        seed: 0,
+        split,
+        status: crate::store::RunStatus::Ok,
+        error: None,
+        duration_s: 0.0,
+        n_params: 0,
+        n_samples: 1,
+        config: String::new(),
+    }
+}
+
 #[cfg(test)]
 mod sampler_tests;
 #[cfg(test)]

@@ -138,23 +138,10 @@ pub fn render_csv(rows: &[Comparison]) -> String {
 mod tests {
     use super::*;
     use crate::spec::report::{Published, PublishedRow};
-    use crate::store::{MetricRow, RunRecord, RunStatus};
+    use crate::store::{MetricRow, RunRecord};
 
     fn run(id: &str, method: &str, variant: &str, split: u32) -> RunRecord {
-        RunRecord {
-            run_id: id.into(),
-            experiment: "e".into(),
-            method: method.into(),
-            variant: variant.into(),
-            seed: 0,
-            split,
-            status: RunStatus::Ok,
-            error: None,
-            duration_s: 0.0,
-            n_params: 0,
-            n_samples: 1,
-            config: String::new(),
-        }
+        crate::report::ok_run(id, method, variant, split)
     }
 
     fn rmse(value: f64) -> MetricRow {

@@ -167,7 +167,7 @@ pub fn render_markdown(choices: &[Choice], all: &Table, select: &Selection) -> S
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{MetricRow, RunRecord, RunStatus};
+    use crate::store::{MetricRow, RunRecord};
 
     #[test]
     fn variant_labels_split_into_assignments_keeping_bracketed_commas() {
@@ -183,20 +183,7 @@ mod tests {
     }
 
     fn run(id: &str, variant: &str, split: u32) -> RunRecord {
-        RunRecord {
-            run_id: id.into(),
-            experiment: "e".into(),
-            method: "mc_dropout".into(),
-            variant: variant.into(),
-            seed: 0,
-            split,
-            status: RunStatus::Ok,
-            error: None,
-            duration_s: 0.0,
-            n_params: 0,
-            n_samples: 1,
-            config: String::new(),
-        }
+        crate::report::ok_run(id, "mc_dropout", variant, split)
     }
 
     fn row(split: &str, metric: &str, value: f64) -> MetricRow {
