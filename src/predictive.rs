@@ -368,7 +368,8 @@ impl CategoricalAverage {
         }
         let p = &self.mean_probs;
         let entropies = metrics::entropies(p.view());
-        let (_, mutual_information) = metrics::mutual_information(p.view(), &self.mean_sample_entropy);
+        let (_, mutual_information) =
+            metrics::mutual_information(p.view(), &self.mean_sample_entropy);
         p.rows()
             .into_iter()
             .zip(entropies.into_iter().zip(mutual_information))
@@ -555,7 +556,10 @@ mod tests {
             }
             ref other => panic!("{other:?}"),
         }
-        let mi = p.metrics().into_iter().find(|m| m.0 == "mutual_information");
+        let mi = p
+            .metrics()
+            .into_iter()
+            .find(|m| m.0 == "mutual_information");
         let want_mean = 0.5 * (h(0.7) - 0.5 * (h(0.9) + h(0.5)) + want_mi);
         assert!((mi.unwrap().1 - want_mean).abs() < 1e-15);
     }

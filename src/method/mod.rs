@@ -658,13 +658,17 @@ mod tests {
         assert_eq!(value("far", "mutual_information"), 0.0);
         assert_eq!(value("test", "accuracy"), 1.0);
         assert!(
-            rows.iter().all(|r| r.split != "far" || r.metric != "accuracy"),
+            rows.iter()
+                .all(|r| r.split != "far" || r.metric != "accuracy"),
             "an OOD part has no labels to score"
         );
         // At the 95 % TPR threshold (the lower OOD entropy, 0.611) one test input of two is
         // flagged.
         assert_eq!(value("far", "ood_fpr95"), 0.5);
-        assert!(rows.iter().all(|r| (r.epoch, r.step, r.samples) == (3, 7, 1)));
+        assert!(
+            rows.iter()
+                .all(|r| (r.epoch, r.step, r.samples) == (3, 7, 1))
+        );
         // A second, disagreeing sample makes the MI positive on the OOD part.
         eval.add_outputs(&[
             HeadOutput::Categorical {
