@@ -2,7 +2,8 @@
 # The cluster test: runs a shipped experiment on a real, one-node Slurm cluster started on this
 # machine, through `bayeslab slurm --submit`, and checks that its merged metrics equal a local,
 # unsharded run's byte for byte; then leaves one array task out, checks that the merge job names
-# it and exits 1, reruns that task alone and checks the same bytes again.
+# it and exits 1, reruns that task alone and checks the same bytes again; last, runs a small
+# [tune] search as 3 array tasks and checks it against the same search run locally.
 #
 #   bash scripts/slurm_test.sh [path/to/bayeslab]     (default: target/release/bayeslab)
 #
@@ -227,5 +228,30 @@ cmp "$WORK/rerun/results/$EXPERIMENT/metrics.parquet" "$WORK/local/results/$EXPE
   exit 1
 }
 echo "slurm test: a missing task was named by the merge (exit 1); rerun alone, it completed the same bytes"
+
+# A [tune] experiment, its searches spread over 3 array tasks (4 searches: 2 strategies x 2
+# repeats), against the same search run locally. Every trial is a run whose id hashes its
+# values, so equal metrics bytes mean equal proposals, trial by trial.
+TUNE=(tune_concrete_2d --set tune.budget=6 --set tune.repeats=2 --set train.epochs=5)
+"$BIN" run "${TUNE[@]}" --out "$WORK/tune-local" --no-report --quiet
+"$BIN" slurm "${TUNE[@]}" --tasks 3 --time 00:10:00 --out "$WORK/tune" --submit >tune-submit.txt
+merge=$(sed -n 's/^submitted merge job \([0-9]*\).*/\1/p' tune-submit.txt)
+wait_for "$merge"
+[[ $(cat "$WORK/tune/slurm/tune_concrete_2d/merge.exit") == 0 ]] || {
+  echo "slurm test: the search's merge job exited $(cat "$WORK/tune/slurm/tune_concrete_2d/merge.exit")" >&2
+  cat "$WORK"/tune/slurm/tune_concrete_2d/logs/*.out >&2
+  exit 1
+}
+cmp "$WORK/tune/results/tune_concrete_2d/metrics.parquet" \
+  "$WORK/tune-local/results/tune_concrete_2d/metrics.parquet" || {
+  echo "slurm test: the search sharded over 3 tasks scored differently from the local search" >&2
+  exit 1
+}
+searches=$(cat "$WORK"/tune/results/tune_concrete_2d/shards/{1,2,3}-of-3.json | sed -n 's/.*"searches": \([0-9]*\).*/\1/p' | tr '\n' ' ')
+[[ $searches == "2 1 1 " ]] || {
+  echo "slurm test: the 3 tasks ran '$searches' searches, not 2 1 1" >&2
+  exit 1
+}
+echo "slurm test: a [tune] search over 3 array tasks (searches per task: $searches) gives the local search's metrics.parquet, byte for byte"
 cd "$ROOT"
 echo "slurm test passed in $(($(date +%s) - started)) s"
