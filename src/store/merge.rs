@@ -27,7 +27,9 @@ use super::frames::{
     runs_df, runs_from_df, statuses_from_df, traces_df, traces_from_df,
 };
 use super::lock::MergeLock;
-use super::parts::{PartFiles, for_each_file, list_parts, parts_dir, read_parts, write_part_into};
+use super::parts::{
+    PartFiles, for_each_file, list_parts, parts_dir, read_part, read_parts, write_part_into,
+};
 use super::{
     METRICS_FILE, MergeSummary, MetricRow, PREDICTIONS_FILE, PredictionRow, RUNS_FILE, RunOutput,
     RunStatus, TRACES_FILE, TraceRow,
@@ -269,7 +271,14 @@ pub fn finished_outputs(
         .collect();
     let parts = list_parts(&parts_dir(results_dir))?;
     let list: Vec<(&String, &PartFiles)> = parts.iter().filter(|(id, _)| wanted(id)).collect();
-    for run in read_parts(&list, false)? {
+    let read = for_each_file(&list, |(id, part)| match read_part(id, part, false) {
+        Ok(run) => Ok(Some(run)),
+        // Replaced between the listing and the read: another shard re-ran the run (each run
+        // belongs to one shard, so it is not one the reader needs).
+        Err(_) if !part.marker.exists() => Ok(None),
+        Err(e) => Err(e),
+    })?;
+    for run in read.into_iter().flatten() {
         out.insert(run.record.run_id.clone(), run);
     }
     Ok(out)
