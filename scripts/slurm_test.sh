@@ -15,7 +15,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
-BIN=$(realpath "${1:-target/release/bayeslab}")
+BIN=$(realpath "${1:-${CARGO_TARGET_DIR:-target}/release/bayeslab}")
 EXPERIMENT=quickstart
 TASKS=2
 DEADLINE_S=170 # the whole test stays under 3 minutes
