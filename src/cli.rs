@@ -1,4 +1,4 @@
-//! The command line: `run`, `check`, `report`, `list`, `merge`, `bench`.
+//! The command line: `run`, `check`, `report`, `list`, `merge`, `slurm`, `bench`.
 //!
 //! Argument types (clap) and what each command does, as library functions so tests can call them.
 //! `main.rs` only parses, calls [`dispatch`] and maps the result to an exit code.
@@ -74,6 +74,9 @@ pub enum Command {
     List,
     /// Merge the finished parts of a results directory (after shards) into its Parquet files
     Merge(MergeArgs),
+    /// Write (and with --submit, submit) Slurm jobs that run an experiment as a job array of
+    /// shards, then merge them and render the report
+    Slurm(SlurmArgs),
     /// Measure GEMM throughput and training-step speed on this machine
     Bench(BenchArgs),
 }
@@ -133,6 +136,47 @@ pub struct ReportArgs {
 pub struct MergeArgs {
     /// A results directory, e.g. results/quickstart
     pub results_dir: PathBuf,
+    /// The batch ran as N shards (--shard K/N): record every shard in manifest.json, name the
+    /// shards that did not finish, and exit 1 if any did not or if runs failed
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub shards: Option<u32>,
+}
+
+#[derive(Debug, Args)]
+pub struct SlurmArgs {
+    #[command(flatten)]
+    pub spec: SpecArgs,
+    /// Array tasks, one shard each (default: from the work estimate, each task at most about an
+    /// hour, at most one per run or search)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub tasks: Option<u32>,
+    /// Time limit of each array task, HH:MM:SS or D-HH:MM:SS (default: 3 x the estimate per
+    /// task, at least 00:10:00)
+    #[arg(long, value_name = "HH:MM:SS", value_parser = crate::cluster::WallTime::parse)]
+    pub time: Option<crate::cluster::WallTime>,
+    /// CPUs of each array task; its runs execute this many at once (--jobs)
+    #[arg(long, value_name = "C", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub cpus_per_task: u32,
+    /// Memory of each job, in Slurm's form (4G, 500M)
+    #[arg(long, value_name = "M")]
+    pub mem: Option<String>,
+    /// Slurm partition of both jobs
+    #[arg(long, value_name = "P")]
+    pub partition: Option<String>,
+    /// A further `#SBATCH --option` line for both jobs (repeatable), e.g.
+    /// --extra '#SBATCH --account=myproject'
+    #[arg(long, value_name = "'#SBATCH ...'", allow_hyphen_values = true)]
+    pub extra: Vec<String>,
+    /// Root of results/<name>/ and reports/<name>/ (as `run --out`); the scripts go to
+    /// <DIR>/slurm/<name>/
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub out: PathBuf,
+    /// The bayeslab binary the jobs run (default: this one)
+    #[arg(long, value_name = "PATH")]
+    pub bayeslab: Option<PathBuf>,
+    /// Submit the array and the merge job with sbatch and print their job ids
+    #[arg(long)]
+    pub submit: bool,
 }
 
 #[derive(Debug, Args)]
@@ -234,6 +278,9 @@ pub fn dispatch(cli: Cli, cancel: &AtomicBool) -> Result<ExitCode> {
             Ok(0)
         }
         Command::Merge(args) => {
+            if let Some(n) = args.shards {
+                return merge_shards(&args.results_dir, n as usize);
+            }
             let s = crate::store::merge(&args.results_dir)?;
             println!(
                 "{}: merged {} run(s) ({} ok, {} failed), {} metric row(s), {} prediction row(s)",
@@ -246,6 +293,7 @@ pub fn dispatch(cli: Cli, cancel: &AtomicBool) -> Result<ExitCode> {
             );
             Ok(0)
         }
+        Command::Slurm(args) => slurm(args),
         Command::Bench(args) => {
             if let Some(sizes) = &args.batches {
                 let figures = crate::bench::batches::run_batch_benchmarks(sizes)?;
@@ -299,7 +347,7 @@ fn run(args: RunArgs, cancel: &AtomicBool) -> Result<ExitCode> {
         if let Some((k, n)) = args.shard {
             eprintln!(
                 "shard {k}/{n} wrote its parts only; when every shard is done, merge them once: \
-                 bayeslab merge {}",
+                 bayeslab merge {} --shards {n}",
                 summary.results_dir.display()
             );
         }
@@ -309,6 +357,161 @@ fn run(args: RunArgs, cancel: &AtomicBool) -> Result<ExitCode> {
     } else {
         0
     })
+}
+
+/// `bayeslab merge DIR --shards N`: the merge, then what became of each shard.
+fn merge_shards(results_dir: &Path, n: usize) -> Result<ExitCode> {
+    let m = crate::cluster::merge_shards(results_dir, n)?;
+    println!(
+        "{}: merged {} run(s) ({} ok, {} failed) of {n} shard(s), {} metric row(s)",
+        results_dir.display(),
+        m.merge.runs_ok + m.merge.runs_failed,
+        m.merge.runs_ok,
+        m.merge.runs_failed,
+        m.merge.metric_rows
+    );
+    let list = |ks: &[usize]| {
+        ks.iter()
+            .map(|k| k.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    if !m.missing.is_empty() {
+        eprintln!(
+            "shard(s) {} of {n} left no record: they never started",
+            list(&m.missing)
+        );
+    }
+    if !m.unfinished.is_empty() {
+        eprintln!(
+            "shard(s) {} of {n} did not finish (killed, timed out, cancelled, or still running)",
+            list(&m.unfinished)
+        );
+    }
+    let rerun = m.to_rerun();
+    if !rerun.is_empty() {
+        eprintln!(
+            "run them again (they resume), e.g. array tasks: sbatch --array={} <array script>; \
+             then merge again",
+            list(&rerun)
+        );
+    }
+    if m.merge.runs_failed > 0 {
+        eprintln!(
+            "{} run(s) failed (see the error column of runs.parquet); rerunning their shards \
+             retries them",
+            m.merge.runs_failed
+        );
+    }
+    Ok(if rerun.is_empty() && m.merge.runs_failed == 0 {
+        0
+    } else {
+        1
+    })
+}
+
+/// `bayeslab slurm`: checks the options, sizes the array from the work estimate, writes the
+/// scripts, prints them, and with `--submit` submits them.
+fn slurm(args: SlurmArgs) -> Result<ExitCode> {
+    use crate::cluster::{self, SlurmJob};
+    let experiment = load_experiment(&args.spec)?;
+    if experiment.benchmark.is_some() {
+        return Err(Error::Usage(format!(
+            "{}: a [benchmark] experiment runs in one process in seconds; run it with `bayeslab run`",
+            experiment.file
+        )));
+    }
+    if let Some(mem) = &args.mem {
+        cluster::check_mem(mem)?;
+    }
+    if let Some(partition) = &args.partition {
+        cluster::check_partition(partition)?;
+    }
+    for line in &args.extra {
+        cluster::check_extra(line)?;
+    }
+    let work = crate::estimate::WorkEstimate::of(&experiment)?;
+    let cpus = args.cpus_per_task as usize;
+    let tasks = match args.tasks {
+        Some(t) if t as usize > work.shard_units() => {
+            return Err(Error::Usage(format!(
+                "--tasks {t}: {} has only {} shard unit(s) ({} run(s), {} search(es)); use --tasks {} or fewer",
+                experiment.name,
+                work.shard_units(),
+                work.runs,
+                work.searches,
+                work.shard_units()
+            )));
+        }
+        Some(t) => t as usize,
+        None => cluster::default_tasks(&work, cpus),
+    };
+    let absolute = |p: &Path| -> Result<PathBuf> {
+        std::path::absolute(p)
+            .map_err(|e| Error::Usage(format!("{}: cannot make it absolute: {e}", p.display())))
+    };
+    let bayeslab = match &args.bayeslab {
+        Some(path) if !path.is_file() => {
+            return Err(Error::Usage(format!(
+                "--bayeslab {}: no such file; give the path of the bayeslab binary the jobs should run",
+                path.display()
+            )));
+        }
+        Some(path) => absolute(path)?,
+        None => std::env::current_exe().map_err(|e| {
+            Error::Usage(format!(
+                "cannot find this binary's path ({e}); give it with --bayeslab PATH"
+            ))
+        })?,
+    };
+    let given = args
+        .spec
+        .experiment
+        .clone()
+        .unwrap_or_else(|| "quickstart".into());
+    let experiment_arg = if Path::new(&given).exists() {
+        absolute(Path::new(&given))?.display().to_string()
+    } else {
+        given
+    };
+    let root = absolute(&args.out)?;
+    let job = SlurmJob {
+        name: experiment.name.clone(),
+        experiment: experiment_arg,
+        sets: args.spec.sets.clone(),
+        bayeslab,
+        workdir: absolute(Path::new("."))?,
+        script_dir: root.join("slurm").join(&experiment.name),
+        root,
+        tasks,
+        time: args
+            .time
+            .unwrap_or_else(|| cluster::default_time(&work, cpus, tasks)),
+        time_given: args.time.is_some(),
+        cpus_per_task: cpus,
+        mem: args.mem.clone(),
+        partition: args.partition.clone(),
+        extra: args.extra.clone(),
+        work,
+    };
+    let (array, merge) = job.write()?;
+    println!("==> {} <==\n{}", array.display(), job.array_script());
+    println!("==> {} <==\n{}", merge.display(), job.merge_script());
+    if args.submit {
+        let (array_id, merge_id) = cluster::submit(&array, &merge)?;
+        println!(
+            "submitted array job {array_id} ({tasks} task(s), shards 1/{tasks} to {tasks}/{tasks})"
+        );
+        println!("submitted merge job {merge_id} (after the array job ends: afterany:{array_id})");
+    } else {
+        println!(
+            "submit them with: sbatch {} and then sbatch --dependency=afterany:<array job id> {} \
+             (or run this again with --submit)",
+            array.display(),
+            merge.display()
+        );
+    }
+    Ok(0)
 }
 
 /// `results/X` → `reports/X` (sibling of `results/`); other layouts need `--out`.
@@ -334,8 +537,8 @@ fn default_report_dir(results_dir: &Path) -> Result<PathBuf> {
 }
 
 /// The plan of an experiment as text: runs per method and variant, seeds, splits, and an
-/// estimate of the work (parameters, optimisation steps, floating-point operations ≈ 6 · params ·
-/// examples seen, counting the forward pass as 2 and the backward pass as 4 per weight).
+/// estimate of the work ([`crate::estimate`]: parameters, optimisation steps, floating-point
+/// operations ≈ 6 · params · examples seen, and a wall time at an assumed rate).
 pub fn plan_summary(experiment: &Experiment) -> Result<String> {
     let data = DataCache::load(&experiment.runs)?;
     let mut out = String::new();
@@ -384,33 +587,18 @@ pub fn plan_summary(experiment: &Experiment) -> Result<String> {
         "  {:<16} {:<28} {:>8} {:>7} {:>10} {:>12}",
         "method", "variant", "params", "epochs", "steps/run", "GFLOP/run"
     );
-    let mut total_flop = 0.0;
-    for variant in &experiment.variants {
-        for method in &experiment.methods {
-            let runs: Vec<_> = experiment
-                .runs
-                .iter()
-                .filter(|r| &r.config.variant == variant && &r.config.method == method)
-                .collect();
-            let config = &runs[0].config;
-            let prepared = data.prepare(config)?;
-            let n_train = prepared.train.len();
-            let params = crate::method::build_network(config, &prepared.train).n_params();
-            let epochs = config.epochs_of_work() as usize;
-            let steps = epochs * n_train.div_ceil(config.train.batch_size.max(1));
-            let flop = 6.0 * params as f64 * (n_train * epochs) as f64;
-            total_flop += flop * runs.len() as f64;
-            let _ = writeln!(
-                out,
-                "  {:<16} {:<28} {:>8} {:>7} {:>10} {:>12.3}",
-                method,
-                variant,
-                params,
-                epochs,
-                steps,
-                flop / 1e9
-            );
-        }
+    let work = crate::estimate::WorkEstimate::with_data(experiment, &data)?;
+    for row in &work.rows {
+        let _ = writeln!(
+            out,
+            "  {:<16} {:<28} {:>8} {:>7} {:>10} {:>12.3}",
+            row.method,
+            row.variant,
+            row.params,
+            row.epochs,
+            row.steps,
+            row.flop / 1e9
+        );
     }
     if let Some(tune) = &experiment.tune {
         let strategies: Vec<&str> = tune.strategies.iter().map(|(l, _)| l.as_str()).collect();
@@ -435,7 +623,25 @@ pub fn plan_summary(experiment: &Experiment) -> Result<String> {
     let _ = writeln!(
         out,
         "  total: about {:.2} GFLOP of training for the plan (plus evaluation and search)",
-        total_flop / 1e9
+        work.plan_flop() / 1e9
+    );
+    if work.searches > 0 {
+        let _ = writeln!(
+            out,
+            "  search: about {:.2} GFLOP more ({} search(es) x {} run(s))",
+            (work.total_flop() - work.plan_flop()) / 1e9,
+            work.searches,
+            work.runs_per_search
+        );
+    }
+    let _ = writeln!(
+        out,
+        "  time: about {} on one core, assuming {:.0} GFLOP/s per core plus {:.0} us per step \
+         (training only; {} shard unit(s) for --shard and `bayeslab slurm`)",
+        crate::estimate::human_seconds(work.seconds(1)),
+        crate::estimate::FLOP_PER_CORE_S / 1e9,
+        crate::estimate::STEP_OVERHEAD_S * 1e6,
+        work.shard_units()
     );
     Ok(out)
 }

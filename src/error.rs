@@ -79,15 +79,20 @@ pub enum Error {
     Store(#[from] StoreError),
     #[error("{0}")]
     Report(String),
+    /// Bad command-line input that clap cannot check (an option's value, a missing tool the
+    /// command needs): the message names the option and the fix. Exit code 2.
+    #[error("{0}")]
+    Usage(String),
     #[error("{0}")]
     Other(String),
 }
 
 impl Error {
-    /// The process exit code for this error: 2 for bad input (spec or data), 1 otherwise.
+    /// The process exit code for this error: 2 for bad input (spec, data, command line), 1
+    /// otherwise.
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::Spec(_) | Error::Data(_) => 2,
+            Error::Spec(_) | Error::Data(_) | Error::Usage(_) => 2,
             _ => 1,
         }
     }

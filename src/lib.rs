@@ -8,8 +8,10 @@
 
 pub mod bench;
 pub mod cli;
+pub mod cluster;
 pub mod data;
 pub mod error;
+pub mod estimate;
 pub mod method;
 pub mod metrics;
 pub mod nn;

@@ -82,9 +82,19 @@ pub fn in_shard(run_id: &str, k: usize, n: usize) -> bool {
     (hash % n as u64) as usize == k - 1
 }
 
-/// Runs an experiment's plan (or one shard of it) and its search, merges the parts and renders
-/// the report. A shard only writes its parts: the shards' parts are merged once, when all are
-/// done (`bayeslab merge`), so shards never rewrite the merged files under one another.
+/// Whether search `index` of a `[tune]` section ([`crate::search::searches`]) belongs to shard
+/// `k` of `n` (1-based): round robin, so the searches spread evenly over the shards. The same
+/// search lands in the same shard on every machine while the section's strategies and repeats
+/// stay as they are (and with `--resume` a search that moved shard is replayed from the runs of
+/// its trials on disk).
+pub fn search_in_shard(index: usize, k: usize, n: usize) -> bool {
+    index % n == k - 1
+}
+
+/// Runs an experiment's plan (or one shard of it) and its searches (or the shard's), merges the parts and renders
+/// the report. A shard only writes its parts and its record (`shards/K-of-N.json`, see
+/// [`crate::cluster`]): the shards' parts are merged once, when all are done (`bayeslab merge`),
+/// so shards never rewrite the merged files under one another.
 pub fn run(
     experiment: &Experiment,
     options: &RunOptions,
@@ -114,7 +124,19 @@ pub fn run(
         .iter()
         .filter(|r| options.shard.is_none_or(|(k, n)| in_shard(&r.run_id, k, n)))
         .collect();
-    let search = experiment.tune.as_ref().filter(|_| options.shard.is_none());
+    let search = experiment.tune.as_ref();
+    let searches = search.map_or(0, |tune| {
+        crate::search::searches_of_shard(tune, options.shard).len()
+    });
+    let shard_record = match options.shard {
+        Some(shard) => Some(crate::cluster::ShardRecord::start(
+            &results,
+            shard,
+            selected.len(),
+            searches,
+        )?),
+        None => None,
+    };
 
     let started = SystemTime::now();
     write_text(&results.join("spec.toml"), &experiment.resolved_toml)?;
@@ -127,12 +149,12 @@ pub fn run(
 
     let jobs = options.jobs.max(1);
     // One BLAS thread per run when runs share the cores; a lone run may use them all.
-    let parallel = selected.len() > 1 || search.is_some();
+    let parallel = selected.len() + searches > 1;
     crate::nn::set_blas_threads(if jobs > 1 && parallel { 1 } else { jobs });
 
     let mut total_epochs: u64 = selected.iter().map(|r| r.config.epochs_of_work()).sum();
     if let Some(tune) = search {
-        total_epochs += crate::search::planned_epochs(experiment, tune);
+        total_epochs += crate::search::planned_epochs(experiment, tune, searches);
     }
     let finished_before = if options.resume {
         Finished::read(&results, search.is_some())?
@@ -158,19 +180,22 @@ pub fn run(
         selected.par_iter().for_each(|run| {
             worker.run(run);
         });
-        search.map(|tune| crate::search::run_searches(tune, &worker))
+        search.map(|tune| crate::search::run_searches(tune, &worker, options.shard))
     });
     bar.finish_and_clear();
     if let Some(e) = worker.take_error() {
         return Err(e);
     }
-    if let Some(trials) = searched.transpose()? {
-        store::write_trials(&results, &trials)?;
+    searched.transpose()?;
+    let (ok, failed, skipped, cancelled) = worker.counts();
+    let cancelled = cancelled || cancel.load(Ordering::Relaxed);
+    if let Some(record) = shard_record {
+        record.finish(ok, failed, skipped, cancelled)?;
     }
 
     let report = if options.shard.is_none() {
         store::merge(&results)?;
-        write_manifest(&results, started)?;
+        write_manifest(&results, started, None)?;
         if options.report {
             let dir = report_dir(&options.root, &experiment.name);
             crate::report::write_report(&results, &dir)?;
@@ -181,14 +206,13 @@ pub fn run(
     } else {
         None
     };
-    let (ok, failed, skipped, cancelled) = worker.counts();
     Ok(BatchSummary {
         planned: experiment.runs.len(),
         selected: selected.len(),
         skipped,
         ok,
         failed,
-        cancelled: cancelled || cancel.load(Ordering::Relaxed),
+        cancelled,
         results_dir: results,
         report_dir: report,
     })
@@ -226,7 +250,7 @@ fn run_benchmark_experiment(
     if !cancelled {
         store::write_trials(&results, &trials)?;
         store::merge(&results)?;
-        write_manifest(&results, started)?;
+        write_manifest(&results, started, None)?;
     }
     let report = if options.report && !cancelled {
         let dir = report_dir(&options.root, &experiment.name);
@@ -273,11 +297,17 @@ pub fn write_text(path: &Path, text: &str) -> Result<()> {
     Ok(store::write_atomic(path, text.as_bytes())?)
 }
 
-fn unix_seconds(t: SystemTime) -> u64 {
+pub(crate) fn unix_seconds(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
-fn write_manifest(results: &Path, started: SystemTime) -> Result<()> {
+/// Writes `manifest.json`: bayeslab version, results format, git revision, host, start and end
+/// time, command line, and (after a merge of shards) `shards`, the record of each shard.
+pub(crate) fn write_manifest(
+    results: &Path,
+    started: SystemTime,
+    shards: Option<serde_json::Value>,
+) -> Result<()> {
     let git_revision = std::process::Command::new("git")
         .args(["rev-parse", "HEAD"])
         .output()
@@ -285,7 +315,7 @@ fn write_manifest(results: &Path, started: SystemTime) -> Result<()> {
         .filter(|o| o.status.success())
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
     let host = store::host_name();
-    let manifest = serde_json::json!({
+    let mut manifest = serde_json::json!({
         "bayeslab_version": env!("CARGO_PKG_VERSION"),
         "results_format": store::FORMAT_VERSION,
         "git_revision": git_revision,
@@ -294,6 +324,9 @@ fn write_manifest(results: &Path, started: SystemTime) -> Result<()> {
         "end_unix_s": unix_seconds(SystemTime::now()),
         "command_line": std::env::args().collect::<Vec<_>>(),
     });
+    if let Some(shards) = shards {
+        manifest["shards"] = shards;
+    }
     write_text(
         &results.join("manifest.json"),
         &serde_json::to_string_pretty(&manifest).expect("json serialises"),

@@ -1,5 +1,5 @@
 //! Runs an experiment's `[tune]` section: one independent search per (strategy, repeat), the
-//! searches in parallel; within a search, ask the [`SearchState`] for `batch` points, run them as
+//! searches in parallel, and each search a shard unit (`--shard K/N` runs some of them); within a search, ask the [`SearchState`] for `batch` points, run them as
 //! trials, tell it their validation objective, until the budget is spent; then re-run the best
 //! configuration over every seed and split.
 //!
@@ -30,21 +30,43 @@ use crate::tune::functions::TestFunction;
 use crate::tune::{Direction, SearchState, StrategyConfig, TrialSource, WarmTrial};
 use crate::worker::{Outcome, Worker};
 
-/// Training epochs a search will run, for the progress bar.
-pub fn planned_epochs(experiment: &Experiment, tune: &TuneSpec) -> u64 {
+/// The independent searches of a `[tune]` section, in order: every repeat of the first strategy,
+/// then of the next. Search `i` of this list is the `i`-th shard unit of the section.
+pub fn searches(tune: &TuneSpec) -> Vec<(&str, &StrategyConfig, usize)> {
+    tune.strategies
+        .iter()
+        .flat_map(|(label, strategy)| (0..tune.repeats).map(move |r| (label.as_str(), strategy, r)))
+        .collect()
+}
+
+/// The searches that shard `k` of `n` runs (all without a shard): search `i` belongs to shard
+/// `i mod n + 1`, so N searches over N shards give one each.
+pub fn searches_of_shard(
+    tune: &TuneSpec,
+    shard: Option<(usize, usize)>,
+) -> Vec<(&str, &StrategyConfig, usize)> {
+    searches(tune)
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| shard.is_none_or(|(k, n)| crate::runner::search_in_shard(*i, k, n)))
+        .map(|(_, search)| search)
+        .collect()
+}
+
+/// Training epochs of `searches` searches of the section, for the progress bar.
+pub fn planned_epochs(experiment: &Experiment, tune: &TuneSpec, searches: usize) -> u64 {
     let runs: Vec<&RunSpec> = experiment
         .runs
         .iter()
         .filter(|r| r.config.method == tune.method)
         .collect();
     let epochs = runs.first().map_or(0, |r| r.config.epochs_of_work());
-    let searches = (tune.strategies.len() * tune.repeats) as u64;
     let finals = if tune.final_runs {
         runs.len() as u64
     } else {
         0
     };
-    epochs * searches * (tune.budget as u64 + finals)
+    epochs * searches as u64 * (tune.budget as u64 + finals)
 }
 
 /// The final value of `split.metric` in a run's output ([`crate::metrics::final_value`]: its
@@ -61,23 +83,29 @@ pub fn final_value(output: &RunOutput, split: &str, metric: &str) -> Option<f64>
     crate::metrics::final_value(rows).filter(|v| v.is_finite())
 }
 
-/// Runs every search of the section; returns the trials of all searches (ordered by strategy,
-/// repeat, trial).
-pub(crate) fn run_searches(tune: &TuneSpec, worker: &Worker) -> Result<Vec<TrialRow>> {
-    let searches: Vec<(&str, &StrategyConfig, usize)> = tune
-        .strategies
-        .iter()
-        .flat_map(|(label, strategy)| (0..tune.repeats).map(move |r| (label.as_str(), strategy, r)))
-        .collect();
-    let per_search: Vec<Result<Vec<TrialRow>>> = searches
+/// Runs the searches of the section that belong to `shard` (all without one); each writes its
+/// trials as a trial part when it ends ([`store::write_search_trials`]), and the merge puts them
+/// into `trials.parquet`. Returns how many searches ran.
+pub(crate) fn run_searches(
+    tune: &TuneSpec,
+    worker: &Worker,
+    shard: Option<(usize, usize)>,
+) -> Result<usize> {
+    let searches = searches_of_shard(tune, shard);
+    let done: Vec<Result<()>> = searches
         .par_iter()
-        .map(|&(label, strategy, repeat)| one_search(tune, label, strategy, repeat, worker))
+        .map(|&(label, strategy, repeat)| {
+            let rows = one_search(tune, label, strategy, repeat, worker)?;
+            Ok(store::write_search_trials(
+                worker.results,
+                label,
+                repeat,
+                &rows,
+            )?)
+        })
         .collect();
-    let mut rows = Vec::new();
-    for search in per_search {
-        rows.extend(search?);
-    }
-    Ok(rows)
+    done.into_iter().collect::<Result<Vec<()>>>()?;
+    Ok(searches.len())
 }
 
 /// The finished trials of `method` stored in an earlier results directory, as (values,

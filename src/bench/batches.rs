@@ -235,8 +235,9 @@ mod tests {
         let figures = measure(20, &root).unwrap();
         assert_eq!(figures.runs, 20);
         assert_eq!(figures.part_files, 20, "one file per run");
-        // spec.toml, runs.parquet, metrics.parquet (no predictions, no manifest without merge).
-        assert_eq!(figures.merged_files, 3);
+        // spec.toml, runs.parquet, metrics.parquet and shards/1-of-1.json, the record of the
+        // one shard the batch ran as (no predictions, no manifest without a merge of shards).
+        assert_eq!(figures.merged_files, 4);
         assert!(figures.fresh_s > 0.0 && figures.in_runs_s > 0.0);
         assert!(!root.exists(), "the bench cleans up");
     }

@@ -4,13 +4,15 @@
 //! The bytes are written to a hidden temporary file in the target's own directory and renamed
 //! onto the target, so a reader (or a process that resumes after a kill) sees the old file, the
 //! new file, or an ignored hidden temporary, never half a file. The temporary name carries the
-//! host and the process id, so processes on several hosts writing into one shared directory never
-//! share a temporary file.
+//! host, the process id and a per-process write counter, so no two writes share a temporary file:
+//! not processes on several hosts writing into one shared directory (array tasks of a cluster job
+//! on a network file system), and not two threads of one process writing the same file at once.
 
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::StoreError;
 
@@ -42,15 +44,18 @@ pub fn host_name() -> &'static str {
     })
 }
 
-/// The hidden temporary name `write_atomic` uses for `path`: `.<name>.<host>.<pid>.tmp`.
+/// A fresh hidden temporary name for one write of `path`: `.<name>.<host>.<pid>.<n>.tmp`, `n`
+/// counting this process's writes, so every call gives a new name.
 pub fn temporary_path(path: &Path) -> PathBuf {
+    static WRITES: AtomicU64 = AtomicU64::new(0);
+    let n = WRITES.fetch_add(1, Ordering::Relaxed);
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     dir.join(format!(
-        ".{name}.{}.{}.tmp",
+        ".{name}.{}.{}.{n}.tmp",
         host_name(),
         std::process::id()
     ))
@@ -120,12 +125,38 @@ mod tests {
     }
 
     #[test]
-    fn temporary_names_are_hidden_and_name_host_and_process() {
+    fn temporary_names_are_hidden_name_host_and_process_and_differ_per_write() {
         let tmp = temporary_path(Path::new("results/x/runs.parquet"));
         let name = tmp.file_name().unwrap().to_str().unwrap();
         assert!(is_temporary(name));
         assert!(name.contains(host_name()), "{name}");
         assert!(name.contains(&std::process::id().to_string()), "{name}");
         assert_eq!(tmp.parent(), Some(Path::new("results/x")));
+        assert_ne!(tmp, temporary_path(Path::new("results/x/runs.parquet")));
+    }
+
+    #[test]
+    fn threads_writing_one_file_at_once_never_share_a_temporary() {
+        let dir = std::env::temp_dir().join(format!("bayeslab-atomic-race-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("spec.toml");
+        let text = "x".repeat(64 * 1024);
+        std::thread::scope(|s| {
+            for _ in 0..8 {
+                s.spawn(|| {
+                    for _ in 0..50 {
+                        write_atomic(&path, text.as_bytes()).expect("no write fails");
+                    }
+                });
+            }
+        });
+        assert_eq!(fs::read_to_string(&path).unwrap(), text);
+        assert_eq!(
+            fs::read_dir(&dir).unwrap().count(),
+            1,
+            "no temporary is left"
+        );
+        let _ = fs::remove_dir_all(&dir);
     }
 }

@@ -11,6 +11,11 @@
 //! only for runs listed in `runs.parquet`. A killed merge therefore leaves either the old merged
 //! files or the new ones, plus parts that are still authoritative, and running it again gives
 //! the same files as an uninterrupted merge.
+//!
+//! Many processes may write parts into one directory at once (shards, array tasks of a cluster
+//! job); whatever rewrites the merged files holds the directory's [`MergeLock`], so two merges
+//! (or a merge and a retirement of stale runs) never interleave. The trials of searches are
+//! folded in too ([`super::trial_parts`]).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fs;
@@ -21,7 +26,10 @@ use super::frames::{
     self, Encoding, metrics_df, metrics_from_df, predictions_df, predictions_from_df, read_df,
     runs_df, runs_from_df, statuses_from_df, traces_df, traces_from_df,
 };
-use super::parts::{PartFiles, for_each_file, list_parts, parts_dir, read_parts, write_part_into};
+use super::lock::MergeLock;
+use super::parts::{
+    PartFiles, for_each_file, list_parts, parts_dir, read_part, read_parts, write_part_into,
+};
 use super::{
     METRICS_FILE, MergeSummary, MetricRow, PREDICTIONS_FILE, PredictionRow, RUNS_FILE, RunOutput,
     RunStatus, TRACES_FILE, TraceRow,
@@ -161,9 +169,19 @@ impl Merged {
 }
 
 /// Folds every complete part into `runs.parquet`, `metrics.parquet` and (only if some run has
-/// such rows) `predictions.parquet` and `traces.parquet`, then removes the parts it folded in. Idempotent: with no
-/// parts and merged files present it changes nothing; with neither it writes empty files.
+/// such rows) `predictions.parquet` and `traces.parquet`, and the trial parts of searches into
+/// `trials.parquet`, then removes the parts it folded in. Idempotent: with no parts and merged
+/// files present it changes nothing; with neither it writes empty files. Holds the directory's
+/// merge lock while it works.
 pub fn merge(results_dir: &Path) -> Result<MergeSummary, StoreError> {
+    if !results_dir.is_dir() {
+        return Err(StoreError::Io {
+            path: results_dir.to_path_buf(),
+            message: "no such results directory: run the experiment (`bayeslab run`) first".into(),
+        });
+    }
+    let _lock = MergeLock::acquire(results_dir)?;
+    super::trial_parts::merge_trials(results_dir, &strategy_order(results_dir))?;
     let parts = list_parts(&parts_dir(results_dir))?;
     if parts.is_empty() && results_dir.join(RUNS_FILE).exists() {
         return merged_summary(results_dir);
@@ -180,6 +198,16 @@ pub fn merge(results_dir: &Path) -> Result<MergeSummary, StoreError> {
         part.files().try_for_each(|file| remove_if_exists(file))
     })?;
     Ok(summary)
+}
+
+/// The strategies of the directory's search plan (`search.json`), in its order; none without
+/// one.
+fn strategy_order(results_dir: &Path) -> Vec<String> {
+    fs::read_to_string(results_dir.join(crate::spec::SEARCH_PLAN_FILE))
+        .ok()
+        .and_then(|text| crate::spec::SearchPlan::from_json(&text).ok())
+        .map(|plan| plan.strategy_labels())
+        .unwrap_or_default()
 }
 
 /// The counts of the merged files as they are.
@@ -243,20 +271,29 @@ pub fn finished_outputs(
         .collect();
     let parts = list_parts(&parts_dir(results_dir))?;
     let list: Vec<(&String, &PartFiles)> = parts.iter().filter(|(id, _)| wanted(id)).collect();
-    for run in read_parts(&list, false)? {
+    let read = for_each_file(&list, |(id, part)| match read_part(id, part, false) {
+        Ok(run) => Ok(Some(run)),
+        // Replaced between the listing and the read: another shard re-ran the run (each run
+        // belongs to one shard, so it is not one the reader needs).
+        Err(_) if !part.marker.exists() => Ok(None),
+        Err(e) => Err(e),
+    })?;
+    for run in read.into_iter().flatten() {
         out.insert(run.record.run_id.clone(), run);
     }
     Ok(out)
 }
 
 /// Moves the finished runs that `planned` does not contain (the spec changed) to
-/// `parts-stale/`, as parts, so the merged files show only runs of the spec as it is now and
+/// `parts-stale/`, as parts, holding the merge lock, so the merged files show only runs of the spec as it is now and
 /// nothing written is lost. Returns how many runs moved.
 ///
 /// Stale runs of the merged files are written to `parts-stale/` before the merged files are
 /// rewritten without them; a kill in between leaves them in both places, and the next call
 /// writes the same stale parts again.
 pub fn retire_stale(results_dir: &Path, planned: &BTreeSet<&str>) -> Result<usize, StoreError> {
+    // Shards starting at once all retire: one at a time, and the later ones find nothing left.
+    let _lock = MergeLock::acquire(results_dir)?;
     let stale_dir = results_dir.join(STALE_DIR);
     let mut moved: HashSet<String> = HashSet::new();
     for (id, part) in list_parts(&parts_dir(results_dir))? {

@@ -5,7 +5,8 @@
 //! Layout under `results/<experiment>/`:
 //! - `runs.parquet`, `metrics.parquet`, `predictions.parquet`, `traces.parquet`: the merged
 //!   files (the last two only when some run has such rows);
-//! - `parts/`: the runs finished since the last merge, one part each ([`parts`]);
+//! - `parts/`: the runs finished since the last merge, one part each ([`parts`]), and in
+//!   `parts/trials/` the trials of each search finished since ([`trial_parts`]);
 //! - `trials.parquet`: the trials of searches;
 //! - `checkpoints/`: the finished members of ensemble runs still in progress ([`checkpoints`]).
 //!
@@ -16,8 +17,10 @@
 mod atomic;
 mod checkpoints;
 mod frames;
+mod lock;
 mod merge;
 mod parts;
+mod trial_parts;
 
 use std::path::Path;
 
@@ -28,8 +31,10 @@ use crate::error::StoreError;
 
 pub use atomic::{host_name, temporary_path, write_atomic};
 pub use checkpoints::{CHECKPOINTS_DIR, MemberCheckpoints};
+pub use lock::{LOCK_FILE, MergeLock};
 pub use merge::{STALE_DIR, finished_outputs, finished_runs, merge, retire_stale};
 pub use parts::write_part;
+pub use trial_parts::{TRIAL_PARTS_DIR, write_search_trials};
 
 /// Final status of one run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

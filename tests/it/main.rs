@@ -1,6 +1,7 @@
 //! Integration tests: the harness end to end through its library API (one test binary).
 
 mod big_batches;
+mod cluster;
 mod common;
 mod data_errors;
 mod determinism;
