@@ -218,14 +218,12 @@ pub fn train(
                     let stream = config.stream_seed(&format!("mc_dropout/epoch{epoch}"));
                     let mut rng = rng_from_seed(stream);
                     for pass in 1..=passes {
-                        eval.add_sample(
+                        eval.add_mc_pass(
                             &mut trainer.network,
                             &trainer.params,
-                            Mode::McSample,
                             &mut rng,
                             data,
                             input.grid,
-                            None,
                         );
                         if is_last && pass.is_power_of_two() && pass < passes {
                             output.metrics.extend(eval.metric_rows(epoch, trainer.step));

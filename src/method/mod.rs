@@ -324,6 +324,9 @@ struct EvalPart {
     name: String,
     role: PartRole,
     predictive: Predictive,
+    /// The deterministic leading layers' outputs on this part, kept across the passes of
+    /// [`Evaluator::add_mc_pass`].
+    prefix: crate::nn::SharedPrefix<f32>,
 }
 
 /// The predictives of a run's evaluation parts — validation, test, each out-of-distribution part
@@ -366,6 +369,7 @@ impl Evaluator {
                     name: name.into(),
                     role,
                     predictive: Predictive::new(&d.y, &data.scaler),
+                    prefix: Default::default(),
                 });
             }
         }
@@ -374,6 +378,7 @@ impl Evaluator {
                 name: name.clone(),
                 role: PartRole::Ood(i),
                 predictive: Predictive::unlabelled(x.nrows(), classes, &data.scaler),
+                prefix: Default::default(),
             });
         }
         if let Some(g) = grid.filter(|_| with_grid) {
@@ -381,6 +386,7 @@ impl Evaluator {
                 name: "grid".into(),
                 role: PartRole::Grid,
                 predictive: Predictive::unlabelled(g.x.nrows(), classes, &data.scaler),
+                prefix: Default::default(),
             });
         }
         Evaluator {
@@ -448,6 +454,33 @@ impl Evaluator {
                     scores.push((split, ll));
                 }
             }
+        }
+    }
+
+    /// One MC-dropout pass (`Mode::McSample`) on every part, as [`add_sample`](Self::add_sample)
+    /// gives it, bit for bit, but with the outputs of the layers before the first dropout
+    /// computed on the first pass and shared by the later ones (two thirds of the products of
+    /// a 784-400-400-10 MLP). Every call on one evaluator must pass the same `params`: the MC
+    /// passes of one evaluation of one network.
+    pub fn add_mc_pass(
+        &mut self,
+        network: &mut Network,
+        params: &[f32],
+        rng: &mut Rng,
+        data: &Prepared,
+        grid: Option<&Grid>,
+    ) {
+        for part in &mut self.parts {
+            let x = Self::inputs(part.role, data, grid);
+            network.predict_sharing_prefix(
+                params,
+                x,
+                Mode::McSample,
+                rng,
+                &mut self.out,
+                &mut part.prefix,
+            );
+            part.predictive.add(&self.out);
         }
     }
 

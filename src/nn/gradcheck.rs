@@ -689,6 +689,7 @@ fn mc_dropout_evaluation_passes_allocate_nothing_after_the_first() {
             None,
             None,
         );
+        eval.add_mc_pass(&mut net, &params, &mut rng, &data, None);
     };
     pass(&mut eval);
     let n = alloc_count::count(|| {
@@ -697,6 +698,43 @@ fn mc_dropout_evaluation_passes_allocate_nothing_after_the_first() {
         }
     });
     assert_eq!(n, 0, "5 MC-dropout passes allocated {n} times");
+}
+
+/// Passes that share the deterministic prefix give the bits of passes that recompute it, over
+/// several chunks of rows (1,100 rows = 3 chunks of at most [`PREDICT_CHUNK`]), and draw the same
+/// masks; a new input shape refills the prefix.
+#[test]
+fn mc_passes_sharing_the_prefix_equal_passes_recomputing_it() {
+    let cfg = mlp_config(HeadKind::Softmax, Activation::Relu, 0.5);
+    let mut net = Network::mlp(&cfg);
+    let params = net.init_params(&mut rng_from_seed(1));
+    let mut prefix = SharedPrefix::default();
+    for rows in [1100, 7] {
+        let (x, _, _) = batch(rows, HeadKind::Softmax, rows as u64);
+        let x = x.mapv(|v| v as f32);
+        let (mut a, mut b) = (rng_from_seed(5), rng_from_seed(5));
+        let mut recomputed = HeadOutput::Categorical {
+            probs: Array2::zeros((0, 0)),
+        };
+        let mut shared = recomputed.clone();
+        for _ in 0..3 {
+            net.predict(&params, x.view(), Mode::McSample, &mut a, &mut recomputed);
+            net.predict_sharing_prefix(
+                &params,
+                x.view(),
+                Mode::McSample,
+                &mut b,
+                &mut shared,
+                &mut prefix,
+            );
+            assert_eq!(recomputed, shared, "{rows} rows");
+        }
+        assert_eq!(
+            rand::Rng::next_u64(&mut a),
+            rand::Rng::next_u64(&mut b),
+            "the same masks were drawn"
+        );
+    }
 }
 
 #[test]

@@ -24,7 +24,7 @@ pub use heads::{
 };
 pub use init::fill_weights;
 pub use layers::{ActivationLayer, AnyLayer, Dense, Dropout, Layer, Pass};
-pub use network::{Net, Network, PREDICT_CHUNK};
+pub use network::{Net, Network, PREDICT_CHUNK, SharedPrefix};
 
 use ndarray::ArrayView1;
 

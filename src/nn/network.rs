@@ -42,6 +42,15 @@ pub struct Net<T: Real> {
     deltas: Vec<Vec<T>>,
 }
 
+/// The outputs of a network's deterministic leading layers for one input, shared by the
+/// stochastic passes of [`Net::predict_sharing_prefix`].
+#[derive(Clone, Debug, Default)]
+pub struct SharedPrefix<T> {
+    rows: usize,
+    width: usize,
+    acts: Vec<T>,
+}
+
 impl<T: Real> Net<T> {
     /// A multilayer perceptron as described by `cfg`: per hidden width `h`,
     /// dense(`h`) → activation → dropout (when `dropout > 0`); then a dense layer with as many
@@ -296,6 +305,94 @@ impl<T: Real> Net<T> {
                 .predict(&params[hr.clone()], &self.acts[last], pass.rows, out, start);
             start = end;
         }
+    }
+
+    /// Leading layers that never draw from the generator and keep no state (dense and activation
+    /// layers before the first dropout): their outputs do not change between MC-dropout passes.
+    fn deterministic_prefix(&self) -> usize {
+        self.layers
+            .iter()
+            .take_while(|l| matches!(l, AnyLayer::Dense(_) | AnyLayer::Activation(_)))
+            .count()
+            // The last layer feeds the head; a network without stochastic layers has no passes
+            // to share.
+            .min(self.layers.len() - 1)
+    }
+
+    /// [`predict`](Self::predict) for repeated stochastic passes over the same `x` with the same
+    /// `params` (MC dropout): the outputs of the deterministic leading layers are computed on
+    /// the first call and kept in `prefix`, later calls start at the first stochastic layer. The
+    /// results are the bits `predict` gives (the same chunks, the same operations). The caller
+    /// keeps `prefix` for one `(params, x)` only; a new `x` shape refills it.
+    pub fn predict_sharing_prefix(
+        &mut self,
+        params: &[T],
+        x: ArrayView2<'_, T>,
+        mode: Mode,
+        rng: &mut Rng,
+        out: &mut HeadOutput,
+        prefix: &mut SharedPrefix<T>,
+    ) {
+        let k = self.deterministic_prefix();
+        if k == 0 {
+            return self.predict(params, x, mode, rng, out);
+        }
+        let rows = x.nrows();
+        let width = Layer::<T>::out_dim(&self.layers[k - 1]);
+        let fill = prefix.rows != rows || prefix.width != width;
+        if fill {
+            prefix.rows = rows;
+            prefix.width = width;
+            prefix.acts.clear();
+            prefix.acts.resize(rows * width, T::zero());
+        }
+        self.head.size_output(out, rows);
+        let hr = self.head_range.clone();
+        let last = self.layers.len() - 1;
+        let mut start = 0;
+        while start < rows {
+            let end = (start + PREDICT_CHUNK).min(rows);
+            let chunk = start * width..end * width;
+            let pass = if fill {
+                let pass = self.forward(params, x.slice(s![start..end, ..]), mode, rng);
+                prefix.acts[chunk].copy_from_slice(&self.acts[k - 1][..(end - start) * width]);
+                pass
+            } else {
+                self.reserve_rows(end - start);
+                self.acts[k - 1][..(end - start) * width].copy_from_slice(&prefix.acts[chunk]);
+                self.forward_from(params, k, end - start, mode, rng)
+            };
+            self.head
+                .predict(&params[hr.clone()], &self.acts[last], pass.rows, out, start);
+            start = end;
+        }
+    }
+
+    /// Runs layers `from..` on the outputs of layer `from − 1` already in `acts` (`from ≥ 1`).
+    fn forward_from(
+        &mut self,
+        params: &[T],
+        from: usize,
+        rows: usize,
+        mode: Mode,
+        rng: &mut Rng,
+    ) -> Pass {
+        let pass = Pass {
+            rows,
+            time_steps: 1,
+            mode,
+        };
+        for i in from..self.layers.len() {
+            let (lower, upper) = self.acts.split_at_mut(i);
+            self.layers[i].forward(
+                &params[self.ranges[i].clone()],
+                &lower[i - 1][..],
+                &mut upper[0],
+                &pass,
+                rng,
+            );
+        }
+        pass
     }
 
     /// Grows the buffers to hold `rows` rows (never shrinks).
