@@ -293,18 +293,7 @@ impl<T: Real> Net<T> {
         rng: &mut Rng,
         out: &mut HeadOutput,
     ) {
-        let rows = x.nrows();
-        self.head.size_output(out, rows);
-        let hr = self.head_range.clone();
-        let last = self.layers.len() - 1;
-        let mut start = 0;
-        while start < rows {
-            let end = (start + PREDICT_CHUNK).min(rows);
-            let pass = self.forward(params, x.slice(s![start..end, ..]), mode, rng);
-            self.head
-                .predict(&params[hr.clone()], &self.acts[last], pass.rows, out, start);
-            start = end;
-        }
+        self.predict_chunks(params, x, mode, rng, out, None);
     }
 
     /// Leading layers that never draw from the generator and keep no state (dense and activation
@@ -346,21 +335,45 @@ impl<T: Real> Net<T> {
             prefix.acts.clear();
             prefix.acts.resize(rows * width, T::zero());
         }
+        self.predict_chunks(params, x, mode, rng, out, Some((prefix, k, fill)));
+    }
+
+    /// The one chunked prediction loop of [`predict`](Self::predict) and
+    /// [`predict_sharing_prefix`](Self::predict_sharing_prefix): per chunk of [`PREDICT_CHUNK`]
+    /// rows a whole forward pass, or with `shared = (prefix, k, fill)` one that stores the
+    /// outputs of layer k − 1 (`fill`) or starts from them at layer k.
+    fn predict_chunks(
+        &mut self,
+        params: &[T],
+        x: ArrayView2<'_, T>,
+        mode: Mode,
+        rng: &mut Rng,
+        out: &mut HeadOutput,
+        mut shared: Option<(&mut SharedPrefix<T>, usize, bool)>,
+    ) {
+        let rows = x.nrows();
         self.head.size_output(out, rows);
         let hr = self.head_range.clone();
         let last = self.layers.len() - 1;
         let mut start = 0;
         while start < rows {
             let end = (start + PREDICT_CHUNK).min(rows);
-            let chunk = start * width..end * width;
-            let pass = if fill {
-                let pass = self.forward(params, x.slice(s![start..end, ..]), mode, rng);
-                prefix.acts[chunk].copy_from_slice(&self.acts[k - 1][..(end - start) * width]);
-                pass
-            } else {
-                self.reserve_rows(end - start);
-                self.acts[k - 1][..(end - start) * width].copy_from_slice(&prefix.acts[chunk]);
-                self.forward_from(params, k, end - start, mode, rng)
+            let pass = match &mut shared {
+                None => self.forward(params, x.slice(s![start..end, ..]), mode, rng),
+                Some((prefix, k, true)) => {
+                    let pass = self.forward(params, x.slice(s![start..end, ..]), mode, rng);
+                    let w = prefix.width;
+                    prefix.acts[start * w..end * w]
+                        .copy_from_slice(&self.acts[*k - 1][..(end - start) * w]);
+                    pass
+                }
+                Some((prefix, k, false)) => {
+                    self.reserve_rows(end - start);
+                    let w = prefix.width;
+                    self.acts[*k - 1][..(end - start) * w]
+                        .copy_from_slice(&prefix.acts[start * w..end * w]);
+                    self.forward_from(params, *k, end - start, mode, rng)
+                }
             };
             self.head
                 .predict(&params[hr.clone()], &self.acts[last], pass.rows, out, start);
